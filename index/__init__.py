@@ -1,0 +1,1 @@
+"""Ingest pipeline: load → chunk → embed → store."""

@@ -1,0 +1,225 @@
+"""Chroma storage: one collection of chunk vectors, one of whole documents beside it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+
+from index.chunk import Chunk
+from index.load import Document
+
+WRITE_BATCH = 500
+
+
+def make_client(data_dir: Path, chroma_url: str | None = None) -> Any:
+    """Embedded `PersistentClient` under `data_dir`, or `HttpClient` when a URL is given."""
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        url = urlparse(chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=settings,
+        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(data_dir), settings=settings)
+
+
+def published_timestamp(published: str | None) -> int | None:
+    if not published:
+        return None
+    moment = datetime.fromisoformat(published.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def _clean(meta: dict[str, Any]) -> dict[str, Any]:
+    """Chroma metadata cannot hold None."""
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+@dataclass
+class StoredChunk:
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    title: str
+    url: str | None
+    source: str | None
+    published: str | None
+    score: float
+
+
+@dataclass
+class StoredDocument:
+    document: Document
+    content_hash: str
+    chunk_count: int
+    ingested_at: str
+
+
+class Store:
+    def __init__(self, client: Any, collection: str = "news"):
+        self.client = client
+        space = {"hnsw:space": "cosine"}
+        self.chunks = client.get_or_create_collection(
+            collection, metadata=space, embedding_function=None
+        )
+        self.documents = client.get_or_create_collection(
+            f"{collection}_documents", metadata=space, embedding_function=None
+        )
+
+    def heartbeat(self) -> None:
+        self.client.heartbeat()
+
+    # --- documents -------------------------------------------------------------------------
+    def content_hash(self, doc_id: str) -> str | None:
+        found = self.documents.get(ids=[doc_id], include=["metadatas"])
+        metas = found["metadatas"] or []
+        return str(metas[0]["content_hash"]) if metas else None
+
+    def get_document(self, doc_id: str) -> StoredDocument | None:
+        found = self.documents.get(ids=[doc_id], include=["metadatas", "documents"])
+        if not found["ids"]:
+            return None
+        return self._stored(found["ids"][0], found["documents"][0], found["metadatas"][0])
+
+    def list_documents(self, limit: int = 100, offset: int = 0) -> tuple[list[StoredDocument], int]:
+        total = self.documents.count()
+        found = self.documents.get(include=["metadatas", "documents"], limit=limit, offset=offset)
+        docs = [
+            self._stored(i, text, meta)
+            for i, text, meta in zip(
+                found["ids"], found["documents"], found["metadatas"], strict=True
+            )
+        ]
+        return docs, total
+
+    @staticmethod
+    def _stored(doc_id: str, text: str, meta: dict[str, Any]) -> StoredDocument:
+        doc = Document(
+            id=doc_id,
+            title=meta["title"],
+            text=text,
+            url=meta.get("url"),
+            source=meta.get("source"),
+            published=meta.get("published"),
+            metadata=json.loads(meta.get("metadata_json", "{}")),
+        )
+        return StoredDocument(
+            doc, meta["content_hash"], int(meta["chunk_count"]), meta.get("ingested_at", "")
+        )
+
+    def put_document(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Write the new chunks first, then drop stale ones, then the document record: a crash
+        part-way leaves the old record's hash, so the next ingest redoes the document."""
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk is required")
+        stamp = published_timestamp(doc.published)
+        for i in range(0, len(chunks), WRITE_BATCH):
+            batch = chunks[i : i + WRITE_BATCH]
+            self.chunks.upsert(
+                ids=[c.id for c in batch],
+                embeddings=vectors[i : i + WRITE_BATCH].tolist(),
+                documents=[c.text for c in batch],
+                metadatas=[
+                    _clean(
+                        {
+                            "doc_id": doc.id,
+                            "position": c.position,
+                            "start": c.start,
+                            "end": c.end,
+                            "title": doc.title,
+                            "url": doc.url,
+                            "source": doc.source,
+                            "published": doc.published,
+                            "published_ts": stamp,
+                        }
+                    )
+                    for c in batch
+                ],
+            )
+        keep = {c.id for c in chunks}
+        old = self.chunks.get(where={"doc_id": doc.id}, include=[])["ids"]
+        stale = [cid for cid in old if cid not in keep]
+        if stale:
+            self.chunks.delete(ids=stale)
+        centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1])
+        norm = float(np.linalg.norm(centroid)) or 1.0
+        self.documents.upsert(
+            ids=[doc.id],
+            embeddings=[(centroid / norm).tolist()],
+            documents=[doc.text],
+            metadatas=[
+                _clean(
+                    {
+                        "title": doc.title,
+                        "url": doc.url,
+                        "source": doc.source,
+                        "published": doc.published,
+                        "content_hash": doc.content_hash,
+                        "chunk_count": len(chunks),
+                        "metadata_json": json.dumps(doc.metadata),
+                        "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    }
+                )
+            ],
+        )
+
+    def delete_document(self, doc_id: str) -> bool:
+        existed = bool(self.documents.get(ids=[doc_id], include=[])["ids"])
+        self.chunks.delete(where={"doc_id": doc_id})
+        self.documents.delete(ids=[doc_id])
+        return existed
+
+    def chunk_ids(self, doc_id: str) -> list[str]:
+        return list(self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    # --- search ----------------------------------------------------------------------------
+    def query(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[StoredChunk]:
+        if self.chunks.count() == 0:
+            return []
+        found = self.chunks.query(
+            query_embeddings=[vector.tolist()],
+            n_results=k,
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        results = []
+        for cid, text, meta, dist in zip(
+            found["ids"][0],
+            found["documents"][0],
+            found["metadatas"][0],
+            found["distances"][0],
+            strict=True,
+        ):
+            results.append(
+                StoredChunk(
+                    id=cid,
+                    doc_id=str(meta["doc_id"]),
+                    text=text,
+                    start=int(meta["start"]),
+                    end=int(meta["end"]),
+                    title=str(meta["title"]),
+                    url=meta.get("url"),
+                    source=meta.get("source"),
+                    published=meta.get("published"),
+                    score=round(1.0 - float(dist), 4),
+                )
+            )
+        return results

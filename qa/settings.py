@@ -1,0 +1,44 @@
+"""Configuration from `QA_*` environment variables (and an optional `.env` file)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("var")
+    chroma_url: str | None = None
+    collection: str = "news"
+    embed_model_dir: Path | None = None
+    embed_batch_size: int = Field(32, ge=1)
+
+    llm_base_url: str = "http://127.0.0.1:8081/v1"
+    llm_api_key: str = "sk-local"
+    llm_model: str = "qwen2.5-coder-1.5b-instruct"
+    llm_timeout_s: float = Field(120.0, gt=0)
+    llm_max_tokens: int = Field(256, ge=16)
+    llm_temperature: float = Field(0.1, ge=0)
+
+    chunk_tokens: int = Field(128, ge=16)
+    chunk_overlap: int = Field(24, ge=0)
+    top_k: int = Field(4, ge=1)
+    max_top_k: int = Field(20, ge=1)
+    max_question_chars: int = Field(1000, ge=10)
+    max_body_bytes: int = Field(20_000_000, ge=1024)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,424 @@
+// News Q&A chat page. Plain DOM, no framework, no build step.
+// SECURITY: article text and model output are untrusted. They only ever reach the page
+// through textContent / text nodes, never innerHTML; links are limited to http(s).
+"use strict";
+
+(() => {
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const els = {
+    messages: $("#messages"), chat: $("#chat"), empty: $("#empty-state"),
+    form: $("#composer"), question: $("#question"), send: $("#send"), stop: $("#stop"),
+    newChat: $("#new-chat"), panel: $("#passage-panel"), backdrop: $("#panel-backdrop"),
+  };
+
+  let history = [];       // [{role, content}] of finished turns, sent with each question
+  let controller = null;  // AbortController of the running request, if any
+  let conversation = 0;   // bumped by "New conversation" so a late answer can't touch new history
+  let activeChip = null;
+
+  // ---------- helpers ----------
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text != null) node.textContent = String(text);
+    return node;
+  }
+
+  function safeUrl(url) {
+    try {
+      const u = new URL(String(url), location.href);
+      return url && (u.protocol === "http:" || u.protocol === "https:") ? u.href : null;
+    } catch { return null; }
+  }
+
+  function formatDate(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    if (isNaN(d)) return String(iso);
+    const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(iso); // parsed as UTC midnight: don't shift a day
+    return d.toLocaleDateString(undefined,
+      { year: "numeric", month: "short", day: "numeric", timeZone: dateOnly ? "UTC" : undefined });
+  }
+
+  const metaLine = (p) => [p.source, formatDate(p.published)].filter(Boolean).join(" · ");
+  const nearBottom = () => els.chat.scrollHeight - els.chat.scrollTop - els.chat.clientHeight < 120;
+  const scrollToBottom = () => { els.chat.scrollTop = els.chat.scrollHeight; };
+
+  // ---------- answer rendering ----------
+  // One or more adjacent markers: "[1]", "[1, 2]", "[1][3]".
+  const MARKER = /\[\d+(?:\s*,\s*\d+)*\](?:\s*\[\d+(?:\s*,\s*\d+)*\])*/g;
+  const numbers = (marker) => marker.match(/\d+/g).map(Number);
+
+  function citeChip(n, msg) {
+    const b = el("button", "cite");
+    b.type = "button";
+    b.dataset.n = String(n);
+    const p = msg.passages.find((x) => x.n === n);
+    b.title = p && p.title ? String(p.title) : `Source ${n}`;
+    b.setAttribute("aria-label", `Source ${n}: ${b.title}`);
+    // The brackets stay in the text (copy/paste and innerText read "[1]") but are not drawn.
+    b.append(el("span", "br", "["), String(n), el("span", "br", "]"));
+    return b;
+  }
+
+  // Answer text -> paragraphs of text nodes and citation chips.
+  function renderAnswer(msg) {
+    let text = msg.text;
+    if (msg.state === "streaming") text = text.replace(/\[[\d,\s]*$/, ""); // half-typed marker
+    const frag = document.createDocumentFragment();
+    for (const para of text.split(/\n{2,}/)) {
+      if (!para.trim()) continue;
+      const p = el("p"); // single newlines are kept by CSS white-space: pre-line
+      let last = 0;
+      for (const m of para.matchAll(MARKER)) {
+        // Keep the space before and punctuation after the chips on one line with them.
+        const before = para.slice(last, m.index);
+        const lead = /\s*$/.exec(before)[0];
+        const tail = /^[.,;:!?)”’"']*/.exec(para.slice(m.index + m[0].length))[0];
+        const group = el("span", "cite-group", lead);
+        for (const n of numbers(m[0])) group.append(citeChip(n, msg));
+        group.append(tail);
+        p.append(before.slice(0, before.length - lead.length), group);
+        last = m.index + m[0].length + tail.length;
+      }
+      p.append(para.slice(last));
+      frag.append(p);
+    }
+    msg.answerEl.replaceChildren(frag);
+  }
+
+  function scheduleRender(msg) { // at most one re-render per frame while streaming
+    if (msg.renderPending) return;
+    msg.renderPending = true;
+    requestAnimationFrame(() => {
+      msg.renderPending = false;
+      const stick = nearBottom();
+      renderAnswer(msg);
+      if (stick) scrollToBottom();
+    });
+  }
+
+  function sourceList(passages) {
+    const ol = el("ol", "source-list");
+    for (const p of passages) {
+      const b = el("button", "source");
+      b.type = "button";
+      b.dataset.n = String(p.n);
+      b.append(el("span", "source-n", p.n), el("span", "source-title", p.title || p.doc_id || "Untitled"));
+      if (metaLine(p)) b.append(el("span", "source-meta", metaLine(p)));
+      ol.appendChild(el("li")).append(b);
+    }
+    return ol;
+  }
+
+  // Cited passages first; the other retrieved passages folded away.
+  function renderSources(msg) {
+    const cited = new Set(msg.citations.map((c) => c.n));
+    for (const m of msg.text.matchAll(MARKER)) numbers(m[0]).forEach((n) => cited.add(n));
+    const passages = msg.passages.slice().sort((a, b) => a.n - b.n);
+    const used = passages.filter((p) => cited.has(p.n));
+    const other = passages.filter((p) => !cited.has(p.n));
+    msg.sourcesEl.replaceChildren();
+    if (used.length) msg.sourcesEl.append(el("h3", "sources-label", "Sources"), sourceList(used));
+    if (other.length) {
+      const d = el("details", "more-sources");
+      const label = `${used.length ? "Also retrieved" : "Retrieved passages"} (${other.length})`;
+      d.append(el("summary", null, label), sourceList(other));
+      msg.sourcesEl.append(d);
+    }
+  }
+
+  // ---------- messages ----------
+  function addUserMessage(text) {
+    els.empty.hidden = true;
+    els.messages.appendChild(el("div", "msg user")).append(el("div", "bubble", text));
+  }
+
+  function addAssistantMessage(question) {
+    const root = el("div", "msg assistant");
+    const msg = {
+      root, question, text: "", citations: [], passages: [],
+      searchedEl: el("p", "searched"), statusEl: el("p", "status", "Searching the news"),
+      answerEl: el("div", "answer"), noteEl: el("p", "note"),
+      sourcesEl: el("div", "sources"),
+    };
+    msg.searchedEl.hidden = msg.noteEl.hidden = true;
+    root.append(msg.searchedEl, msg.statusEl, msg.answerEl, msg.noteEl, msg.sourcesEl);
+    root.addEventListener("click", (e) => {
+      const t = e.target.closest(".cite, .source");
+      if (t) openPanel(msg, Number(t.dataset.n), t);
+    });
+    setState(msg, "streaming");
+    els.messages.append(root);
+    return msg;
+  }
+
+  function setState(msg, state) {
+    msg.state = state;
+    msg.root.dataset.state = state;
+    msg.root.setAttribute("aria-busy", String(state === "streaming"));
+    if (state !== "streaming") msg.statusEl.hidden = true;
+  }
+
+  function showNote(msg, text, cls) {
+    Object.assign(msg.noteEl, { textContent: text, className: "note " + cls, hidden: false });
+  }
+
+  function showError(msg, text) {
+    const box = el("div", "error", text);
+    box.setAttribute("role", "alert");
+    msg.answerEl.after(box);
+    msg.root.classList.add("error");
+    setState(msg, "error");
+    renderAnswer(msg);
+    renderSources(msg);
+  }
+
+  function friendlyError(err, status) {
+    const type = String(err.type || "");
+    let what = "Something went wrong"; // backend kinds: llm_error, llm_timeout, store_unavailable, ...
+    if (/llm|model/i.test(type) && /timeout/i.test(type)) what = "The language model did not answer in time";
+    else if (/llm|model|upstream/i.test(type)) what = "The language model is unavailable";
+    else if (/timeout/i.test(type)) what = "The request timed out";
+    else if (/index|retriev|search|store|embed/i.test(type)) what = "The news index is unavailable";
+    else if (status === 429 || /rate|busy|overload/i.test(type)) what = "The service is busy";
+    else if (status === 400 || status === 422 || /valid|request/i.test(type)) what = "The question could not be processed";
+    const code = status || err.status || err.code;
+    return `${what}${code ? ` (${code})` : ""}: ${err.message || "unknown error"}`;
+  }
+
+  // ---------- Server-Sent Events over fetch (EventSource cannot POST) ----------
+  async function* sseEvents(response) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buf = "";
+    function* frames(final) {
+      const heldCR = !final && buf.endsWith("\r"); // a CRLF may be split across chunks
+      let text = (heldCR ? buf.slice(0, -1) : buf).replace(/\r\n?/g, "\n");
+      let idx;
+      while ((idx = text.indexOf("\n\n")) !== -1) {
+        let event = "message";
+        const data = [];
+        for (const line of text.slice(0, idx).split("\n")) {
+          const [, field, value = ""] = /^([^:]*)(?::\s?(.*))?$/.exec(line);
+          if (field === "event") event = value;
+          else if (field === "data") data.push(value); // lines starting with ":" are comments
+        }
+        text = text.slice(idx + 2);
+        if (data.length) yield { event, data: data.join("\n") };
+      }
+      buf = text + (heldCR ? "\r" : "");
+    }
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += decoder.decode(value, { stream: true });
+        yield* frames(false);
+      }
+      buf += decoder.decode() + "\n\n"; // a last frame without its blank line
+      yield* frames(true);
+    } finally {
+      reader.cancel().catch(() => {}); // release the connection if we stopped early
+    }
+  }
+
+  // Apply one event to the message; returns true when it ends the answer.
+  function handleEvent(msg, name, data, status) {
+    const stick = nearBottom();
+    let final = false;
+    if (name === "sources") {
+      msg.passages = data.passages || [];
+      const cq = String(data.condensed_question || "").trim();
+      if (cq && cq.toLowerCase() !== msg.question.trim().toLowerCase()) {
+        Object.assign(msg.searchedEl, { textContent: "Searched: " + cq, hidden: false,
+          title: "Your question was rewritten into this standalone search" });
+      }
+      const k = msg.passages.length;
+      msg.statusEl.textContent = k ? `Reading ${k} passage${k === 1 ? "" : "s"}` : "No matching articles found";
+      renderSources(msg);
+    } else if (name === "delta") {
+      msg.statusEl.hidden = true;
+      msg.text += data.text || "";
+      scheduleRender(msg);
+    } else if (name === "citation") {
+      msg.citations.push(data);
+    } else if (name === "done") {
+      msg.text = String(data.answer || "");
+      msg.citations = data.citations || [];
+      if (data.passages) msg.passages = data.passages;
+      setState(msg, "done");
+      renderAnswer(msg);
+      renderSources(msg);
+      if (data.grounded === false) {
+        msg.root.classList.add("ungrounded");
+        showNote(msg, "Not supported by the retrieved articles — treat with care.", "warn");
+      }
+      final = true;
+    } else if (name === "error") {
+      if (data.passages) msg.passages = data.passages;
+      const err = data.error && typeof data.error === "object" ? data.error : { message: data.error };
+      showError(msg, friendlyError(err, status || data.status));
+      final = true;
+    }
+    if (stick) scrollToBottom();
+    return final;
+  }
+
+  async function request(msg, body, signal) {
+    const res = await fetch("/ask", {
+      method: "POST", body, signal,
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+    });
+    const type = res.headers.get("content-type") || "";
+    if (!res.ok) {
+      const data = type.includes("json") ? await res.json().catch(() => null) : null;
+      const error = (data && data.error) || res.statusText || "request failed";
+      return handleEvent(msg, "error", { error }, res.status);
+    }
+    if (type.includes("application/json")) return handleEvent(msg, "done", await res.json()); // no SSE
+    for await (const ev of sseEvents(res)) {
+      let data;
+      try { data = JSON.parse(ev.data); } catch { continue; }
+      if (handleEvent(msg, ev.event, data)) return;
+    }
+    handleEvent(msg, "error", { error: "the connection closed before the answer was finished" });
+  }
+
+  async function ask(question) {
+    const msg = addAssistantMessage(question);
+    const body = JSON.stringify({ question, history, stream: true });
+    const conv = conversation;
+    controller = new AbortController();
+    setRunning(true);
+    scrollToBottom();
+    try {
+      await request(msg, body, controller.signal);
+    } catch (e) {
+      const stick = nearBottom();
+      if (e && e.name === "AbortError") {
+        setState(msg, "stopped");
+        renderAnswer(msg);
+        renderSources(msg);
+        showNote(msg, msg.text.trim() ? "Stopped — the answer above is incomplete." : "Stopped before an answer was written.", "stopped");
+      } else if (msg.state === "streaming") {
+        showError(msg, msg.passages.length || msg.text
+          ? "The connection to the service was lost. Please try again."
+          : "Cannot reach the service. Check that it is running and try again.");
+      }
+      if (stick) scrollToBottom();
+    } finally {
+      controller = null;
+      setRunning(false);
+    }
+    // A stopped answer with text is kept as context: the user may follow up on it.
+    if (conv === conversation && (msg.state === "done" || (msg.state === "stopped" && msg.text.trim()))) {
+      history.push({ role: "user", content: question }, { role: "assistant", content: msg.text });
+    }
+  }
+
+  // ---------- passage panel ----------
+  // Where each citation's quote lies inside the passage text, as sorted [start, end) pairs.
+  function quoteSpans(p, cites) {
+    const text = String(p.text || "");
+    const spans = [];
+    for (const c of cites) {
+      let s = c.start - p.start, e = c.end - p.start;
+      if (!(s >= 0 && s < e && e <= text.length) || (c.quote && text.slice(s, e) !== c.quote)) {
+        s = c.quote ? text.indexOf(c.quote) : -1; // offsets disagree with the quote: search instead
+        e = s + (c.quote || "").length;
+      }
+      if (s >= 0) spans.push([s, e]);
+    }
+    return spans.sort((a, b) => a[0] - b[0]);
+  }
+
+  function openPanel(msg, n, trigger) {
+    const p = msg.passages.find((x) => x.n === n);
+    const cites = msg.citations.filter((c) => c.n === n);
+    const info = p || cites[0];
+    if (!info) return;
+    const panel = els.panel;
+    $(".panel-n", panel).textContent = `[${n}]`;
+    $(".panel-title", panel).textContent = info.title || info.doc_id || "Untitled";
+    $(".panel-meta", panel).textContent = metaLine(info);
+    const link = $(".panel-link", panel), url = safeUrl(info.url);
+    if (url) link.href = url; else link.removeAttribute("href");
+    link.hidden = !url;
+
+    const textEl = $(".passage-text", panel);
+    textEl.replaceChildren();
+    const spans = p ? quoteSpans(p, cites) : [];
+    if (p) {
+      const text = String(p.text || "");
+      let pos = 0;
+      if (p.start > 0) textEl.append("… ");
+      for (const [s, e] of spans) {
+        if (e <= pos) continue; // overlaps a span already marked
+        textEl.append(text.slice(pos, Math.max(s, pos)), el("mark", null, text.slice(Math.max(s, pos), e)));
+        pos = e;
+      }
+      textEl.append(text.slice(pos));
+    }
+    const quoteEl = $(".panel-quote", panel); // only when the quote could not be placed
+    const quotes = spans.length ? [] : cites.filter((c) => c.quote).map((c) => `“${c.quote}”`);
+    quoteEl.textContent = quotes.length ? "Quoted: " + quotes.join("\n") : "";
+    quoteEl.hidden = !quotes.length;
+
+    if (activeChip) activeChip.classList.remove("active");
+    activeChip = trigger;
+    activeChip.classList.add("active");
+    panel.hidden = els.backdrop.hidden = false;
+    document.body.classList.add("panel-open");
+    panel.scrollTop = 0;
+    const mark = $("mark", textEl);
+    if (mark) mark.scrollIntoView({ block: "center" });
+    panel.focus({ preventScroll: true });
+  }
+
+  function closePanel() {
+    els.panel.hidden = els.backdrop.hidden = true;
+    document.body.classList.remove("panel-open");
+    if (!activeChip) return;
+    activeChip.classList.remove("active");
+    if (activeChip.isConnected) activeChip.focus({ preventScroll: true });
+    activeChip = null;
+  }
+
+  // ---------- composer ----------
+  const setRunning = (running) => { els.send.disabled = running; els.stop.hidden = !running; };
+  function autosize() {
+    const q = els.question;
+    q.style.height = "auto";
+    q.style.height = Math.min(q.scrollHeight, 200) + "px";
+  }
+
+  function submit() {
+    const question = els.question.value.trim();
+    if (!question || controller) return;
+    els.question.value = "";
+    autosize();
+    addUserMessage(question);
+    ask(question);
+  }
+
+  els.form.addEventListener("submit", (e) => { e.preventDefault(); submit(); });
+  els.question.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+  });
+  els.question.addEventListener("input", autosize);
+  els.stop.addEventListener("click", () => { if (controller) controller.abort(); });
+  els.newChat.addEventListener("click", () => {
+    if (controller) controller.abort();
+    history = [];
+    conversation += 1;
+    closePanel();
+    els.messages.replaceChildren(els.empty);
+    els.empty.hidden = false;
+    els.question.focus();
+  });
+  $("#panel-close").addEventListener("click", closePanel);
+  els.backdrop.addEventListener("click", closePanel);
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !els.panel.hidden) closePanel(); });
+  els.question.focus();
+})();

@@ -1,0 +1,143 @@
+"""A small OpenAI-compatible chat server for tests, so the real `openai` SDK path is exercised.
+
+By default it answers extractively: the passage sentence that shares most words with the
+question, followed by that passage's marker. Tests can script the reply or a failure mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+WORD = re.compile(r"[a-z0-9]+")
+
+
+def extractive_reply(prompt: str, quote: str | None = None) -> str:
+    """The passage sentence sharing most words with the question (or containing `quote`)."""
+    question = prompt.rsplit("Question:", 1)[-1]
+    wanted = set(WORD.findall(question.lower())) - {
+        "the",
+        "a",
+        "of",
+        "to",
+        "what",
+        "were",
+        "was",
+        "is",
+    }
+    best, best_score = "I could not find that.", 0
+    for block in re.split(r"\n(?=\[\d+\] )", prompt):
+        head = re.match(r"\[(\d+)\] [^\n]*\n", block)
+        if not head:
+            continue
+        for sentence in re.split(
+            r"(?<=[.!?])\s+|\n", block[head.end() :].split("\n\nQuestion:")[0]
+        ):
+            score = len(wanted & set(WORD.findall(sentence.lower())))
+            if quote is not None:
+                score = int(quote in sentence)
+            if score > best_score:
+                best, best_score = f"{sentence.rstrip('.')} [{head.group(1)}].", score
+    return best
+
+
+@dataclass
+class FakeLLM:
+    """Shared state between the test and the server thread."""
+
+    reply: str | None = None  # None: extractive answer
+    quote: str | None = None  # extractive answer: the sentence containing this
+    mode: str = "ok"  # ok | error | slow | fail_midstream
+    delay_s: float = 0.0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    cancelled: int = 0
+
+    def reset(self) -> None:
+        self.reply, self.quote, self.mode, self.delay_s = None, None, "ok", 0.0
+        self.requests.clear()
+        self.cancelled = 0
+
+    def answer_for(self, body: dict[str, Any]) -> str:
+        if self.reply is not None:
+            return self.reply
+        prompt = body["messages"][-1]["content"]
+        if "Standalone question:" in prompt:
+            return prompt.rsplit("Last question:", 1)[-1].split("\n")[0].strip()
+        return extractive_reply(prompt, self.quote)
+
+
+def create_fake_llm_app(state: FakeLLM) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [{"id": "fake-model", "object": "model", "owned_by": "tests"}],
+        }
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Any:
+        body = await request.json()
+        state.requests.append(body)
+        if state.mode == "error":
+            return JSONResponse({"error": {"message": "model exploded"}}, status_code=500)
+        if state.mode == "slow":
+            await asyncio.sleep(state.delay_s or 30)
+        text = state.answer_for(body)
+        created = int(time.time())
+        if not body.get("stream"):
+            return {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": created,
+                "model": "fake-model",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": len(str(body["messages"])) // 4,
+                    "completion_tokens": len(text) // 4,
+                    "total_tokens": 0,
+                },
+            }
+
+        async def chunks() -> AsyncIterator[bytes]:
+            pieces = re.findall(r"\S+\s*", text)
+            try:
+                for i, piece in enumerate(pieces):
+                    if state.mode == "fail_midstream" and i == len(pieces) // 2:
+                        raise RuntimeError("connection dropped mid-stream")
+                    chunk = {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": "fake-model",
+                        "choices": [
+                            {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+                        ],
+                    }
+                    yield f"data: {json.dumps(chunk)}\n\n".encode()
+                    await asyncio.sleep(
+                        state.delay_s / max(len(pieces), 1) if state.mode == "ok" else 0.01
+                    )
+                yield b"data: [DONE]\n\n"
+            except asyncio.CancelledError:
+                state.cancelled += 1
+                raise
+
+        return StreamingResponse(chunks(), media_type="text/event-stream")
+
+    return app

@@ -1,0 +1,180 @@
+"""The real app over real HTTP: real embedder, embedded Chroma, the fake OpenAI-compatible LLM."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from index.embed import MiniLMEmbedder
+from index.load import Document, iter_files, load_path
+from qa.app import create_app
+from tests.conftest import SAMPLE_DIR, make_settings
+from tests.fake_llm import FakeLLM
+from tests.servers import free_port, serve_app
+
+QUESTION = "What weapons were reportedly supplied to Russia?"
+
+
+def sample_docs() -> list[dict]:
+    docs = [d for p in iter_files([SAMPLE_DIR]) for d in load_path(p)]
+    assert all(isinstance(d, Document) for d in docs)
+    return [d.model_dump() for d in docs if isinstance(d, Document)]
+
+
+@pytest.fixture
+def client(api: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api, timeout=30) as c:
+        assert c.post("/documents", json=sample_docs()).status_code == 200
+        yield c
+
+
+def test_ingest_is_idempotent_over_http(api: str) -> None:
+    with httpx.Client(base_url=api, timeout=30) as c:
+        first = c.post("/documents", json=sample_docs()).json()
+        assert len(first["added"]) == 5 and first["chunks"] > 5
+        second = c.post("/documents", json=sample_docs()).json()
+        assert len(second["unchanged"]) == 5 and second["added"] == [] and second["chunks"] == 0
+        listing = c.get("/documents").json()
+        assert listing["total"] == 5
+        assert {d["id"] for d in listing["documents"]} >= {"nk-russia-weapons-2024"}
+
+
+def test_ask_returns_cited_answer_with_offsets(client: httpx.Client, fake_llm: FakeLLM) -> None:
+    reply = client.post("/ask", json={"question": QUESTION})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["grounded"] is True
+    assert "240mm multiple rocket launchers" in body["answer"]
+    citation = body["citations"][0]
+    article = client.get(f"/documents/{citation['doc_id']}").json()
+    assert article["text"][citation["start"] : citation["end"]] == citation["quote"]
+    assert "170mm self-propelled howitzers" in citation["quote"]
+    assert citation["title"] and citation["published"] == "2024-11-04"
+    assert body["passages"][0]["n"] == 1 and len(body["passages"]) == 4
+    assert body["model"] == "fake-model" and body["usage"]["prompt_tokens"] > 0
+    prompt = fake_llm.requests[-1]["messages"][-1]["content"]
+    assert "[1] " in prompt and QUESTION in prompt and "Sample News, 2024-11-04" in prompt
+
+
+def test_unrelated_answer_is_refused(client: httpx.Client, fake_llm: FakeLLM) -> None:
+    fake_llm.reply = "Germany won the 1998 World Cup [4]."
+    body = client.post("/ask", json={"question": "Who won the 1998 World Cup?"}).json()
+    assert body["grounded"] is False
+    assert "do not answer" in body["answer"]
+    assert body["citations"] == []
+
+
+def test_out_of_range_marker_never_becomes_a_citation(
+    client: httpx.Client, fake_llm: FakeLLM
+) -> None:
+    fake_llm.reply = "Some 12,000 North Korean troops have been sent to Russia [7]."
+    body = client.post("/ask", json={"question": "How many troops?", "top_k": 3}).json()
+    assert all(c["n"] <= 3 for c in body["citations"])
+    assert "[7]" not in body["answer"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "phrase"),
+    [
+        ({"question": "   "}, 422, "question must not be empty"),
+        ({"question": "x" * 5000}, 413, "limit is 1000"),
+        ({"question": "ok?", "top_k": 0}, 422, "top_k"),
+        ({"question": "ok?", "top_k": 500}, 422, "top_k must be between 1 and 20"),
+        ({"top_k": 3}, 422, "question: Field required"),
+        ({"question": "ok?", "filters": {"published_after": "last week"}}, 422, "published_after"),
+    ],
+)
+def test_bad_questions_get_clear_4xx(
+    client: httpx.Client, payload: dict, status: int, phrase: str
+) -> None:
+    reply = client.post("/ask", json=payload)
+    assert reply.status_code == status
+    assert phrase in reply.json()["error"]["message"]
+
+
+def test_malformed_document_batch_writes_nothing(client: httpx.Client) -> None:
+    before = client.get("/documents").json()["total"]
+    batch = [
+        {"id": "fine", "title": "Fine", "text": "A valid article."},
+        {"id": "broken", "text": "missing its title"},
+    ]
+    reply = client.post("/documents", json=batch)
+    assert reply.status_code == 422
+    assert "1.title" in reply.json()["error"]["message"]
+    assert client.get("/documents").json()["total"] == before
+    assert client.get("/documents/fine").status_code == 404
+    bad_json = client.post(
+        "/documents", content=b"{oops", headers={"content-type": "application/json"}
+    )
+    assert bad_json.status_code == 400 and "JSON" in bad_json.json()["error"]["message"]
+
+
+def test_delete_removes_document_and_passages(client: httpx.Client) -> None:
+    assert client.delete("/documents/nk-russia-weapons-2024").status_code == 204
+    assert client.get("/documents/nk-russia-weapons-2024").status_code == 404
+    assert client.delete("/documents/nk-russia-weapons-2024").status_code == 404
+    hits = client.post("/search", json={"query": "240mm rocket launchers", "top_k": 10}).json()
+    assert hits["passages"] and all(
+        p["doc_id"] != "nk-russia-weapons-2024" for p in hits["passages"]
+    )
+
+
+def test_search_and_health(client: httpx.Client) -> None:
+    hits = client.post("/search", json={"query": QUESTION, "top_k": 2}).json()["passages"]
+    assert len(hits) == 2 and hits[0]["doc_id"] == "nk-russia-weapons-2024"
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json()["status"] == "ready"
+
+
+def test_llm_error_is_502_with_passages(client: httpx.Client, fake_llm: FakeLLM) -> None:
+    fake_llm.mode = "error"
+    reply = client.post("/ask", json={"question": QUESTION})
+    assert reply.status_code == 502
+    body = reply.json()
+    assert body["error"]["type"] == "llm_error" and "500" in body["error"]["message"]
+    assert body["passages"][0]["doc_id"] == "nk-russia-weapons-2024"
+
+
+@pytest.fixture
+def app_with(tmp_path: Path, embedder: MiniLMEmbedder):
+    def start(llm_url: str, **overrides: object):
+        settings = make_settings(tmp_path, llm_url, **overrides)
+        return serve_app(create_app(settings, embedder=embedder))
+
+    return start
+
+
+def test_unreachable_llm_is_502_and_not_ready(app_with) -> None:
+    with (
+        app_with(f"http://127.0.0.1:{free_port()}/v1") as url,
+        httpx.Client(base_url=url, timeout=30) as c,
+    ):
+        c.post("/documents", json=sample_docs())
+        reply = c.post("/ask", json={"question": QUESTION})
+        assert reply.status_code == 502
+        assert "cannot reach the LLM" in reply.json()["error"]["message"]
+        assert reply.json()["passages"]
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["store"] == "ok"
+
+
+def test_llm_timeout_is_504(
+    app_with, fake_llm_server: tuple[FakeLLM, str], fake_llm: FakeLLM
+) -> None:
+    fake_llm.mode, fake_llm.delay_s = "slow", 3.0
+    with (
+        app_with(fake_llm_server[1], llm_timeout_s=0.5) as url,
+        httpx.Client(base_url=url, timeout=30) as c,
+    ):
+        c.post("/documents", json=sample_docs())
+        reply = c.post("/ask", json={"question": QUESTION})
+        assert reply.status_code == 504
+        assert reply.json()["error"]["type"] == "llm_timeout" and reply.json()["passages"]
+
+
+def test_oversized_body_is_413(app_with, fake_llm_server: tuple[FakeLLM, str]) -> None:
+    with app_with(fake_llm_server[1], max_body_bytes=2048) as url:
+        reply = httpx.post(f"{url}/documents", json={"title": "Big", "text": "x" * 5000})
+        assert reply.status_code == 413
+        assert reply.json()["error"]["type"] == "payload_too_large"

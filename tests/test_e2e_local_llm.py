@@ -1,0 +1,58 @@
+"""End to end with the real bundled model served by llama-cpp-python (slow: ~1 min)."""
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from index.embed import MiniLMEmbedder
+from qa.app import create_app
+from qa.localmodel import DEFAULT_PATH, MODEL_ALIAS, serve_command
+from tests.conftest import ROOT, SAMPLE_ARTICLE, make_settings
+from tests.servers import free_port, serve_app, subprocess_server
+
+pytestmark = pytest.mark.llm
+
+
+@pytest.fixture(scope="module")
+def local_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    model = ROOT / DEFAULT_PATH
+    assert model.is_file(), f"{model} missing: `make model` assembles it (make test does)"
+    port = free_port()
+    log = tmp_path_factory.mktemp("llm") / "llama.log"
+    with subprocess_server(
+        serve_command(model, port=port), f"http://127.0.0.1:{port}/v1/models", 180, log
+    ):
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+def test_weapons_question_is_answered_with_verified_citation(
+    local_llm: str, tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    settings = make_settings(tmp_path, local_llm, llm_model=MODEL_ALIAS, llm_timeout_s=300)
+    with (
+        serve_app(create_app(settings, embedder=embedder)) as url,
+        httpx.Client(base_url=url, timeout=300) as c,
+    ):
+        from index.load import load_path
+
+        [doc] = list(load_path(SAMPLE_ARTICLE))
+        assert c.post("/documents", json=doc.model_dump()).status_code == 200  # type: ignore[union-attr]
+        reply = c.post(
+            "/ask", json={"question": "What weapons were reportedly supplied to Russia?"}
+        )
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        print(json.dumps(body["sentences"]), body["answer"], body["timings_ms"], file=sys.stderr)
+        assert body["grounded"] is True
+        assert "240mm multiple rocket launchers" in body["answer"]
+        assert "170mm self-propelled howitzers" in body["answer"]
+        article = c.get(f"/documents/{doc.id}").json()["text"]  # type: ignore[union-attr]
+        matching = [q for q in body["citations"] if "240mm multiple rocket launchers" in q["quote"]]
+        assert matching, body["citations"]
+        citation = matching[0]
+        assert "170mm self-propelled howitzers" in citation["quote"]
+        assert article[citation["start"] : citation["end"]] == citation["quote"]

@@ -1,0 +1,92 @@
+"""Real embedder + real Chroma (embedded and a `chroma run` server)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embed import MiniLMEmbedder
+from index.ingest import Ingestor
+from index.load import Document
+from index.store import Store, make_client
+from qa.retrieve import Retriever
+from qa.schemas import Filters
+from tests.conftest import SAMPLE_DIR
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if request.param == "server":
+        url = request.getfixturevalue("chroma_server")
+        client = make_client(tmp_path, url)
+        name = f"t{abs(hash(request.node.name)) % 10**8}"
+        return Store(client, name)
+    return Store(make_client(tmp_path / "chroma"), "test")
+
+
+def ingestor(embedder: MiniLMEmbedder, store: Store) -> Ingestor:
+    return Ingestor(embedder, store, chunk_tokens=96, chunk_overlap=16)
+
+
+def test_embeddings_are_normalised_and_meaningful(embedder: MiniLMEmbedder) -> None:
+    vectors = embedder.embed(
+        ["rocket launchers sent to Russia", "artillery shipped to Moscow", "a marathon record"]
+    )
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.1
+
+
+def test_padding_does_not_change_a_text_embedding(embedder: MiniLMEmbedder) -> None:
+    alone = embedder.embed(["short text"])[0]
+    batched = embedder.embed(["short text", "a much longer text " * 30])[0]
+    assert float(alone @ batched) > 0.999
+
+
+def test_ingest_search_reingest_update_delete(embedder: MiniLMEmbedder, store: Store) -> None:
+    ing = ingestor(embedder, store)
+    report = ing.ingest_paths([SAMPLE_DIR])
+    assert len(report.added) == 5 and not report.failed
+    total_chunks = store.chunks.count()
+    assert total_chunks == report.chunks
+
+    retriever = Retriever(embedder, store)
+    top = retriever.search("What weapons were reportedly supplied to Russia?", 3)
+    assert top[0].doc_id == "nk-russia-weapons-2024"
+    assert any("240mm" in p.text for p in top)
+
+    again = ing.ingest_paths([SAMPLE_DIR])
+    assert len(again.unchanged) == 5 and not again.added and not again.updated
+    assert store.chunks.count() == total_chunks
+
+    old_ids = set(store.chunk_ids("marathon-record-2024"))
+    changed = Document(
+        id="marathon-record-2024", title="Marathon", text="A completely rewritten short story.",
+        source="Sample Sports", published="2024-10-28",
+    )  # fmt: skip
+    outcome, n = ing.ingest_document(changed)
+    assert outcome == "updated" and n == 1
+    new_ids = set(store.chunk_ids("marathon-record-2024"))
+    assert len(new_ids) == 1 and not (new_ids & old_ids)
+    stored = store.get_document("marathon-record-2024")
+    assert stored is not None and stored.document.text == changed.text
+
+    assert store.delete_document("nk-russia-weapons-2024")
+    assert store.chunk_ids("nk-russia-weapons-2024") == []
+    assert store.get_document("nk-russia-weapons-2024") is None
+    assert not store.delete_document("nk-russia-weapons-2024")
+    hits = retriever.search("240mm multiple rocket launchers", 5)
+    assert all(p.doc_id != "nk-russia-weapons-2024" for p in hits)
+
+
+def test_filters_by_source_and_date(embedder: MiniLMEmbedder, store: Store) -> None:
+    ingestor(embedder, store).ingest_paths([SAMPLE_DIR])
+    retriever = Retriever(embedder, store)
+    sports = retriever.search("record", 5, Filters(source="Sample Sports"))
+    assert sports and {p.source for p in sports} == {"Sample Sports"}
+    from datetime import date
+
+    late = retriever.search("news", 10, Filters(published_after=date(2024, 11, 1)))
+    assert late and all((p.published or "") >= "2024-11-01" for p in late)
+    early = retriever.search("news", 10, Filters(published_before=date(2024, 10, 21)))
+    assert {p.doc_id for p in early} == {"city-flood-barrier-2024"}
