@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -59,14 +59,7 @@ class Ingestor:
     def ingest_documents(
         self, docs: Iterable[Document], on_done: Callable[[], None] | None = None
     ) -> IngestReport:
-        report = IngestReport()
-        for doc in docs:
-            outcome, n_chunks = self.ingest_document(doc)
-            report.record(doc.id, outcome)
-            report.chunks += n_chunks
-            if on_done:
-                on_done()
-        return report
+        return self._ingest(docs, IngestReport(), on_done)
 
     def ingest_paths(
         self,
@@ -76,18 +69,28 @@ class Ingestor:
     ) -> IngestReport:
         """Ingest every valid record; malformed ones are reported and never half-written."""
         report = IngestReport()
-        for path in iter_files(paths):
-            for item in load_path(path):
-                if isinstance(item, LoadError):
+
+        def valid_documents() -> Iterator[Document]:
+            for path in iter_files(paths):
+                for item in load_path(path):
+                    if isinstance(item, Document):
+                        yield item
+                        continue
                     report.failed.append(str(item))
                     if on_error:
                         on_error(item)
-                    continue
-                outcome, n_chunks = self.ingest_document(item)
-                report.record(item.id, outcome)
-                report.chunks += n_chunks
-                if on_done:
-                    on_done()
+
+        return self._ingest(valid_documents(), report, on_done)
+
+    def _ingest(
+        self, docs: Iterable[Document], report: IngestReport, on_done: Callable[[], None] | None
+    ) -> IngestReport:
+        for doc in docs:
+            outcome, n_chunks = self.ingest_document(doc)
+            report.record(doc.id, outcome)
+            report.chunks += n_chunks
+            if on_done:
+                on_done()
         return report
 
 

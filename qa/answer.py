@@ -165,19 +165,9 @@ def find_quote(claim: str, passage: Passage) -> tuple[int, int, float]:
 
 def make_citation(n: int, claim: str, passage: Passage) -> Citation:
     start, end, _ = find_quote(claim, passage)
-    return Citation(
-        n=n,
-        doc_id=passage.doc_id,
-        chunk_id=passage.chunk_id,
-        title=passage.title,
-        url=passage.url,
-        source=passage.source,
-        published=passage.published,
-        quote=passage.text[start - passage.start : end - passage.start],
-        start=start,
-        end=end,
-        score=passage.score,
-    )
+    quote = passage.text[start - passage.start : end - passage.start]
+    fields = passage.model_dump(exclude={"n", "text", "start", "end"})
+    return Citation(**fields, n=n, quote=quote, start=start, end=end)
 
 
 def marker_numbers(marker_body: str) -> list[int]:

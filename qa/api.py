@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from index.load import Document, describe_validation_error
 from index.store import StoredDocument
-from qa.errors import ApiError, StoreUnavailable
+from qa.errors import ApiError
 from qa.schemas import (
     Answer,
     AskRequest,
@@ -168,6 +168,3 @@ async def readyz(svc: ServicesDep) -> Any:
             503, "not_ready", "; ".join(f"{k}: {v}" for k, v in checks.items()), checks=checks
         )
     return {"status": "ready", "checks": checks}
-
-
-__all__ = ["router", "StoreUnavailable"]

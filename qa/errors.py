@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,10 +17,6 @@ class ApiError(Exception):
     def __init__(self, status: int, kind: str, message: str, **extra: Any):
         super().__init__(message)
         self.status, self.kind, self.message, self.extra = status, kind, message, extra
-
-
-class StoreUnavailable(Exception):
-    """Chroma could not be reached (HTTP 503)."""
 
 
 def error_response(status: int, kind: str, message: str, **extra: Any) -> JSONResponse:
@@ -54,6 +51,7 @@ def install_error_handlers(app: FastAPI) -> None:
         passages = [p.model_dump() for p in exc.passages]
         return error_response(exc.error.status, exc.error.kind, str(exc), passages=passages)
 
-    @app.exception_handler(StoreUnavailable)
-    async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
-        return error_response(503, "store_unavailable", str(exc))
+    @app.exception_handler(httpx.TransportError)
+    async def _store_down(_: Request, exc: httpx.TransportError) -> JSONResponse:
+        # the Chroma HTTP client is the only httpx user on request paths (openai uses httpx2)
+        return error_response(503, "store_unavailable", f"cannot reach the Chroma server: {exc}")

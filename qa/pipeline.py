@@ -42,6 +42,22 @@ class QAService:
     async def search(self, query: str, top_k: int, filters: Filters | None) -> list[Passage]:
         return await run_in_threadpool(self.retriever.search, query, top_k, filters)
 
+    async def _prepare(
+        self,
+        question: str,
+        top_k: int,
+        filters: Filters | None,
+        history: Sequence[Turn],
+        timings: dict[str, float],
+    ) -> tuple[str, list[Passage]]:
+        clock = time.perf_counter()
+        standalone = await self.condense(question, list(history))
+        timings["condense"] = _ms(clock)
+        clock = time.perf_counter()
+        passages = await self.search(standalone, top_k, filters)
+        timings["retrieve"] = _ms(clock)
+        return standalone, passages
+
     async def ask(
         self,
         question: str,
@@ -50,22 +66,18 @@ class QAService:
         history: Sequence[Turn] = (),
     ) -> Answer:
         timings: dict[str, float] = {}
-        clock = time.perf_counter()
-        standalone = await self.condense(question, list(history))
-        timings["condense"] = _ms(clock)
-        clock = time.perf_counter()
-        passages = await self.search(standalone, top_k, filters)
-        timings["retrieve"] = _ms(clock)
-        if not passages:
-            return self._no_sources(question, standalone, timings)
-        clock = time.perf_counter()
+        passages: list[Passage] = []
         try:
+            standalone, passages = await self._prepare(question, top_k, filters, history, timings)
+            if not passages:
+                return self._no_sources(question, standalone, timings)
+            clock = time.perf_counter()
             reply = await self.llm.complete(
                 self.prompts.answer_messages(standalone, passages), self.max_tokens
             )
+            timings["generate"] = _ms(clock)
         except LLMError as exc:
             raise AnswerFailed(exc, passages) from exc
-        timings["generate"] = _ms(clock)
         return self._finish(
             question, standalone, reply.text, passages, reply.model, reply.usage, timings
         )
@@ -79,14 +91,9 @@ class QAService:
     ) -> AsyncIterator[tuple[str, Any]]:
         """Yield (event, data): sources, delta*, citation*, then done — or error."""
         timings: dict[str, float] = {}
-        clock = time.perf_counter()
         passages: list[Passage] = []
         try:
-            standalone = await self.condense(question, list(history))
-            timings["condense"] = _ms(clock)
-            clock = time.perf_counter()
-            passages = await self.search(standalone, top_k, filters)
-            timings["retrieve"] = _ms(clock)
+            standalone, passages = await self._prepare(question, top_k, filters, history, timings)
             yield (
                 "sources",
                 {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -36,18 +37,6 @@ class Retriever:
         vector = self.embedder.embed([query])[0]
         hits = self.store.query(vector, top_k, chroma_where(filters))
         return [
-            Passage(
-                n=n,
-                doc_id=hit.doc_id,
-                chunk_id=hit.id,
-                title=hit.title,
-                url=hit.url,
-                source=hit.source,
-                published=hit.published,
-                text=hit.text,
-                start=hit.start,
-                end=hit.end,
-                score=hit.score,
-            )
+            Passage(n=n, chunk_id=hit.id, **{k: v for k, v in asdict(hit).items() if k != "id"})
             for n, hit in enumerate(hits, start=1)
         ]

@@ -33,7 +33,9 @@ class SearchRequest(BaseModel):
     filters: Filters | None = None
 
 
-class Passage(BaseModel):
+class SourceSpan(BaseModel):
+    """A numbered span of an article; `start`/`end` are offsets into the article's text."""
+
     n: int
     doc_id: str
     chunk_id: str
@@ -41,24 +43,17 @@ class Passage(BaseModel):
     url: str | None = None
     source: str | None = None
     published: str | None = None
+    start: int
+    end: int
+    score: float
+
+
+class Passage(SourceSpan):
     text: str
-    start: int
-    end: int
-    score: float
 
 
-class Citation(BaseModel):
-    n: int
-    doc_id: str
-    chunk_id: str
-    title: str
-    url: str | None = None
-    source: str | None = None
-    published: str | None = None
+class Citation(SourceSpan):
     quote: str
-    start: int
-    end: int
-    score: float
 
 
 class Sentence(BaseModel):

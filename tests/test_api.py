@@ -178,3 +178,44 @@ def test_oversized_body_is_413(app_with, fake_llm_server: tuple[FakeLLM, str]) -
         reply = httpx.post(f"{url}/documents", json={"title": "Big", "text": "x" * 5000})
         assert reply.status_code == 413
         assert reply.json()["error"]["type"] == "payload_too_large"
+
+
+def test_chroma_server_mode_and_503_when_it_goes_away(
+    tmp_path: Path, embedder: MiniLMEmbedder, fake_llm_server: tuple[FakeLLM, str]
+) -> None:
+    import shutil
+    import sys
+
+    from tests.servers import subprocess_server
+
+    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = free_port()
+    cmd = [
+        chroma,
+        "run",
+        "--path",
+        str(tmp_path / "srv"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    chroma_url = f"http://127.0.0.1:{port}"
+    settings = make_settings(tmp_path, fake_llm_server[1], chroma_url=chroma_url)
+    server = subprocess_server(cmd, f"{chroma_url}/api/v2/heartbeat", 60, tmp_path / "chroma.log")
+    server.__enter__()
+    try:
+        with (
+            serve_app(create_app(settings, embedder=embedder)) as url,
+            httpx.Client(base_url=url, timeout=30) as c,
+        ):
+            assert c.post("/documents", json=sample_docs()).status_code == 200
+            assert not (tmp_path / "data" / "chroma").exists()  # nothing went to the embedded store
+            hits = c.post("/search", json={"query": QUESTION}).json()["passages"]
+            assert hits[0]["doc_id"] == "nk-russia-weapons-2024"
+            server.__exit__(None, None, None)
+            down = c.post("/search", json={"query": QUESTION})
+            assert down.status_code == 503 and down.json()["error"]["type"] == "store_unavailable"
+            assert c.get("/readyz").status_code == 503
+    finally:
+        server.__exit__(None, None, None)

@@ -140,3 +140,10 @@ def test_client_disconnect_cancels_the_llm_request(client: httpx.Client, fake_ll
     while fake_llm.cancelled == 0 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert fake_llm.cancelled == 1
+
+
+def test_condense_failure_is_502_not_500(client: httpx.Client, fake_llm: FakeLLM) -> None:
+    fake_llm.mode = "error"
+    history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "Rockets."}]
+    reply = client.post("/ask", json={"question": "And troops?", "history": history})
+    assert reply.status_code == 502 and reply.json()["error"]["type"] == "llm_error"

@@ -1,0 +1,185 @@
+"""The chat page in headless Chromium against the real app (real embedder, Chroma, fake LLM)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from tests.conftest import ARTIFACTS
+from tests.fake_llm import FakeLLM
+from tests.test_api import QUESTION, sample_docs
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 30_000
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCRIPT = "<script>window.__xss=1</script>"
+IMG = '<img src=x onerror="window.__xss=1">'
+SVG = '<svg onload="alert(1)">'
+XSS_DOC = {
+    "id": "xss-harbour-festival",
+    "title": f"Harbour festival {SCRIPT} {IMG}",
+    "text": (
+        f"The harbour festival lanterns {SCRIPT} floated across the bay {IMG} {SVG} at midnight. "
+        "Organisers said the lantern parade drew about 80,000 visitors to the harbour."
+    ),
+    "source": "Sample News",
+    "published": "2024-08-10",
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def open_page(browser: Browser, api: str, **context: Any) -> Iterator[Page]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 860}, **context)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = ctx.new_page()
+        page.goto(api)
+        expect(page.locator("#question")).to_be_focused()
+        yield page
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def docs(api: str) -> list[dict[str, Any]]:
+    docs = sample_docs()
+    assert httpx.post(f"{api}/documents", json=docs, timeout=60).status_code == 200
+    return docs
+
+
+@pytest.fixture
+def page(browser: Browser, api: str, docs: list[dict[str, Any]]) -> Iterator[Page]:
+    with open_page(browser, api) as page:
+        yield page
+
+
+def ask(page: Page, question: str, state: str = "done") -> Locator:
+    """Type the question, press Enter; return the new assistant message once it reaches `state`."""
+    count = page.locator(".msg.assistant").count()
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    msg = page.locator(".msg.assistant").nth(count)
+    expect(msg).to_have_attribute("data-state", state, timeout=TIMEOUT_MS)
+    return msg
+
+
+def test_answer_with_citation_opens_marked_passage(page: Page, api: str) -> None:
+    msg = ask(page, QUESTION)
+    expect(msg.locator(".answer")).to_contain_text("240mm multiple rocket launchers")
+    msg.locator('.answer .cite[data-n="1"]').click()
+    panel = page.locator("#passage-panel")
+    expect(panel).to_be_visible()
+    expect(panel.locator(".panel-n")).to_have_text("[1]")
+    mark = panel.locator(".passage-text mark")
+    expect(mark).to_have_count(1)
+    expect(mark).to_contain_text("240mm multiple rocket launchers")
+    body = httpx.post(f"{api}/ask", json={"question": QUESTION}, timeout=30).json()
+    [quote] = [c["quote"] for c in body["citations"] if c["n"] == 1]
+    expect(mark).to_have_text(quote)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "chat-desktop.png")
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+
+
+def test_follow_up_sends_history(page: Page, fake_llm: FakeLLM) -> None:
+    first = ask(page, QUESTION)
+    expect(first.locator(".answer")).to_contain_text("240mm")
+    fake_llm.quote = "12,000"
+    second = ask(page, "And how many troops were sent?")
+    expect(second.locator(".answer")).to_contain_text("12,000")
+    expect(page.locator('.msg.assistant[data-state="done"]')).to_have_count(2)
+    condense = [
+        r["messages"][-1]["content"]
+        for r in fake_llm.requests
+        if "Standalone question:" in r["messages"][-1]["content"]
+    ]
+    assert len(condense) == 1, condense
+    assert QUESTION in condense[0] and "Last question: And how many troops" in condense[0]
+    assert "240mm" in condense[0]  # the first answer is part of the history too
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("#send")).to_be_in_viewport()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page scrolls sideways at phone width ({width}px)"
+    page.locator("#chat").evaluate("chat => { chat.scrollTop = chat.scrollHeight; }")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "chat-phone.png")
+
+
+def test_untrusted_article_html_is_shown_as_text(
+    browser: Browser, api: str, docs: list[dict[str, Any]], fake_llm: FakeLLM
+) -> None:
+    assert httpx.post(f"{api}/documents", json=[XSS_DOC], timeout=60).status_code == 200
+    fake_llm.quote = "harbour festival lanterns"
+    # Bypass the page's CSP so that a regression to innerHTML would really run the handlers.
+    with open_page(browser, api, bypass_csp=True) as page:
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        msg = ask(page, "What floated across the bay during the harbour festival?")
+        answer = msg.locator(".answer")
+        expect(answer).to_contain_text("<script>window.__xss=1</script>")
+        msg.locator(".answer .cite").first.click()
+        text = page.locator("#passage-panel .passage-text")
+        expect(text).to_be_visible()
+        expect(text.locator("mark")).to_contain_text(SCRIPT)
+        expect(text).to_contain_text(IMG)
+        expect(page.locator("#passage-panel .panel-title")).to_have_text(XSS_DOC["title"])
+        page.wait_for_timeout(300)  # give any injected handler a chance to fire
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        assert dialogs == []
+        for where in ("#passage-panel", ".msg.assistant", "#messages"):
+            expect(page.locator(f"{where} img, {where} script, {where} svg")).to_have_count(0)
+
+
+def test_llm_down_shows_error(page: Page, fake_llm: FakeLLM) -> None:
+    fake_llm.mode = "error"
+    msg = ask(page, QUESTION, state="error")
+    expect(msg).to_have_class("msg assistant error")
+    alert = msg.locator('.error[role="alert"]')
+    expect(alert).to_contain_text("The language model is unavailable (502)")
+    expect(page.locator("#send")).to_be_enabled()
+    expect(page.locator("#stop")).to_be_hidden()
+
+
+def test_stop_keeps_partial_answer(page: Page, fake_llm: FakeLLM) -> None:
+    fake_llm.delay_s = 20
+    msg = ask(page, QUESTION, state="streaming")
+    expect(msg.locator(".answer")).not_to_be_empty(timeout=TIMEOUT_MS)
+    page.click("#stop")
+    expect(msg).to_have_attribute("data-state", "stopped", timeout=TIMEOUT_MS)
+    expect(msg.locator(".note")).to_contain_text("Stopped")
+    expect(page.locator("#stop")).to_be_hidden()
+    expect(page.locator("#send")).to_be_enabled()
+    expect(msg.locator(".cite")).to_have_count(0)  # stopped before the closing [1]
+    assert not msg.locator(".answer").inner_text().endswith("].")
+    deadline = time.monotonic() + 10
+    while not fake_llm.cancelled and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fake_llm.cancelled == 1, "stopping did not cancel the upstream LLM stream"
