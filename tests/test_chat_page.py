@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Locator, Page, expect, sync_playwright
 
 from tests.conftest import ARTIFACTS
 from tests.fake_llm import FakeLLM
@@ -29,12 +29,12 @@ CHROMIUM_ARGS = [
 ]
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=1">'
-SVG = '<svg onload="alert(1)">'
+ALERT = '<img src=y onerror="alert(1)">'
 XSS_DOC = {
     "id": "xss-harbour-festival",
     "title": f"Harbour festival {SCRIPT} {IMG}",
     "text": (
-        f"The harbour festival lanterns {SCRIPT} floated across the bay {IMG} {SVG} at midnight. "
+        f"The harbour festival lanterns {SCRIPT} floated across the bay {IMG} {ALERT} at midnight. "
         "Organisers said the lantern parade drew about 80,000 visitors to the harbour."
     ),
     "source": "Sample News",
@@ -60,9 +60,12 @@ def open_page(browser: Browser, api: str, **context: Any) -> Iterator[Page]:
     ctx.set_default_timeout(TIMEOUT_MS)
     try:
         page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(api)
         expect(page.locator("#question")).to_be_focused()
         yield page
+        assert errors == [], f"uncaught errors on the page: {errors}"
     finally:
         ctx.close()
 
@@ -141,7 +144,12 @@ def test_untrusted_article_html_is_shown_as_text(
     # Bypass the page's CSP so that a regression to innerHTML would really run the handlers.
     with open_page(browser, api, bypass_csp=True) as page:
         dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+        def on_dialog(dialog: Dialog) -> None:  # a listener must dismiss, or the page hangs
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
         msg = ask(page, "What floated across the bay during the harbour festival?")
         answer = msg.locator(".answer")
         expect(answer).to_contain_text("<script>window.__xss=1</script>")
@@ -155,7 +163,7 @@ def test_untrusted_article_html_is_shown_as_text(
         assert page.evaluate("typeof window.__xss") == "undefined"
         assert dialogs == []
         for where in ("#passage-panel", ".msg.assistant", "#messages"):
-            expect(page.locator(f"{where} img, {where} script, {where} svg")).to_have_count(0)
+            expect(page.locator(f"{where} img, {where} script")).to_have_count(0)
 
 
 def test_llm_down_shows_error(page: Page, fake_llm: FakeLLM) -> None:
@@ -174,7 +182,8 @@ def test_stop_keeps_partial_answer(page: Page, fake_llm: FakeLLM) -> None:
     expect(msg.locator(".answer")).not_to_be_empty(timeout=TIMEOUT_MS)
     page.click("#stop")
     expect(msg).to_have_attribute("data-state", "stopped", timeout=TIMEOUT_MS)
-    expect(msg.locator(".note")).to_contain_text("Stopped")
+    expect(msg.locator(".note")).to_have_text("Stopped — the answer above is incomplete.")
+    expect(msg.locator(".answer")).not_to_be_empty()
     expect(page.locator("#stop")).to_be_hidden()
     expect(page.locator("#send")).to_be_enabled()
     expect(msg.locator(".cite")).to_have_count(0)  # stopped before the closing [1]
