@@ -81,6 +81,7 @@ class Store:
         self.documents = client.get_or_create_collection(
             f"{collection}_documents", metadata=space, embedding_function=None
         )
+        self.version = 0  # bumped on every write, so derived indexes know to rebuild
 
     def heartbeat(self) -> None:
         self.client.heartbeat()
@@ -152,6 +153,7 @@ class Store:
                     for c in batch
                 ],
             )
+        self.version += 1
         keep = {c.id for c in chunks}
         old = self.chunks.get(where={"doc_id": doc.id}, include=[])["ids"]
         stale = [cid for cid in old if cid not in keep]
@@ -181,6 +183,7 @@ class Store:
 
     def delete_document(self, doc_id: str) -> bool:
         existed = bool(self.documents.get(ids=[doc_id], include=[])["ids"])
+        self.version += 1
         self.chunks.delete(where={"doc_id": doc_id})
         self.documents.delete(ids=[doc_id])
         return existed
@@ -200,26 +203,52 @@ class Store:
             where=where or None,
             include=["documents", "metadatas", "distances"],
         )
-        results = []
-        for cid, text, meta, dist in zip(
+        rows = zip(
             found["ids"][0],
             found["documents"][0],
             found["metadatas"][0],
             found["distances"][0],
             strict=True,
-        ):
-            results.append(
-                StoredChunk(
-                    id=cid,
-                    doc_id=str(meta["doc_id"]),
-                    text=text,
-                    start=int(meta["start"]),
-                    end=int(meta["end"]),
-                    title=str(meta["title"]),
-                    url=meta.get("url"),
-                    source=meta.get("source"),
-                    published=meta.get("published"),
-                    score=round(1.0 - float(dist), 4),
-                )
-            )
-        return results
+        )
+        return [_stored_chunk(cid, text, meta, 1.0 - float(d)) for cid, text, meta, d in rows]
+
+    def get_chunks(self, ids: list[str], vector: np.ndarray) -> list[StoredChunk]:
+        """Chunks by id, scored by cosine similarity to `vector` (for keyword-only hits)."""
+        if not ids:
+            return []
+        found = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        rows = zip(
+            found["ids"], found["documents"], found["metadatas"], found["embeddings"], strict=True
+        )
+        return [
+            _stored_chunk(cid, text, meta, float(np.asarray(emb) @ vector))
+            for cid, text, meta, emb in rows
+        ]
+
+    def all_chunks(self, page: int = 5000) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        """Every chunk's id, text and metadata (for the keyword index)."""
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict[str, Any]] = []
+        while True:
+            found = self.chunks.get(include=["documents", "metadatas"], limit=page, offset=len(ids))
+            if not found["ids"]:
+                return ids, texts, metas
+            ids += found["ids"]
+            texts += found["documents"]
+            metas += [dict(m) for m in found["metadatas"]]
+
+
+def _stored_chunk(cid: str, text: str, meta: Any, score: float) -> StoredChunk:
+    return StoredChunk(
+        id=cid,
+        doc_id=str(meta["doc_id"]),
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        title=str(meta["title"]),
+        url=meta.get("url"),
+        source=meta.get("source"),
+        published=meta.get("published"),
+        score=round(score, 4),
+    )

@@ -90,3 +90,28 @@ def test_filters_by_source_and_date(embedder: MiniLMEmbedder, store: Store) -> N
     assert late and all((p.published or "") >= "2024-11-01" for p in late)
     early = retriever.search("news", 10, Filters(published_before=date(2024, 10, 21)))
     assert {p.doc_id for p in early} == {"city-flood-barrier-2024"}
+
+
+def test_keyword_search_finds_rare_terms_and_follows_changes(
+    embedder: MiniLMEmbedder, store: Store
+) -> None:
+    from index.keyword import KeywordFilter, KeywordIndex
+
+    ingestor(embedder, store).ingest_paths([SAMPLE_DIR])
+    keyword = KeywordIndex(store)
+    [(top, score), *_] = keyword.search("IRIS-T system", 3)
+    assert top.startswith("ukraine-air-defence-2024:") and score > 0
+    assert keyword.search("Patriot batteries", 3, KeywordFilter(source="Sample Sports")) == []
+    assert keyword.search("zzzz qqqq", 3) == []
+    store.delete_document("ukraine-air-defence-2024")
+    assert all(not cid.startswith("ukraine") for cid, _ in keyword.search("IRIS-T system", 3))
+
+
+def test_hybrid_retrieval_ranks_exact_names_and_scores_by_similarity(
+    embedder: MiniLMEmbedder, store: Store
+) -> None:
+    ingestor(embedder, store).ingest_paths([SAMPLE_DIR])
+    hits = Retriever(embedder, store).search("Who is Grace Wanjiru?", 2)
+    assert hits[0].doc_id == "marathon-record-2024"
+    assert [h.n for h in hits] == [1, 2]
+    assert all(-1.0 <= h.score <= 1.0 for h in hits)
