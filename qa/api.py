@@ -37,7 +37,7 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def _checked_question(text: str, svc: Services) -> str:
+def checked_question(text: str, svc: Services) -> str:
     question = text.strip()
     if not question:
         raise ApiError(422, "invalid_request", "question must not be empty")
@@ -51,7 +51,7 @@ def _checked_question(text: str, svc: Services) -> str:
     return question
 
 
-def _checked_top_k(top_k: int | None, svc: Services) -> int:
+def checked_top_k(top_k: int | None, svc: Services) -> int:
     limit = svc.settings.max_top_k
     if top_k is not None and top_k > limit:
         raise ApiError(422, "invalid_request", f"top_k must be between 1 and {limit}")
@@ -60,8 +60,8 @@ def _checked_top_k(top_k: int | None, svc: Services) -> int:
 
 @router.post("/ask", response_model=Answer, responses={502: {}, 504: {}})
 async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
-    question = _checked_question(body.question, svc)
-    top_k = _checked_top_k(body.top_k, svc)
+    question = checked_question(body.question, svc)
+    top_k = checked_top_k(body.top_k, svc)
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not wants_stream:
         return await svc.qa.ask(question, top_k, body.filters, body.history)
@@ -75,8 +75,8 @@ async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
 
 @router.post("/search", response_model=SearchResponse)
 async def search(body: SearchRequest, svc: ServicesDep) -> SearchResponse:
-    query = _checked_question(body.query, svc)
-    passages = await svc.qa.search(query, _checked_top_k(body.top_k, svc), body.filters)
+    query = checked_question(body.query, svc)
+    passages = await svc.qa.search(query, checked_top_k(body.top_k, svc), body.filters)
     return SearchResponse(query=query, passages=passages)
 
 

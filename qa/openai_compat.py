@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
 from qa.answer import NOT_ANSWERED, check_answer
-from qa.api import ServicesDep, _checked_question, _checked_top_k
+from qa.api import ServicesDep, checked_question, checked_top_k
 from qa.errors import ApiError
 from qa.schemas import Answer, Passage, Turn
 
@@ -69,8 +69,8 @@ async def models() -> dict[str, Any]:
 @router.post("/chat/completions")
 async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
     raw_question, history = _split_conversation(body.messages)
-    question = _checked_question(raw_question, svc)
-    top_k = _checked_top_k(body.top_k, svc)
+    question = checked_question(raw_question, svc)
+    top_k = checked_top_k(body.top_k, svc)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:

@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import structlog
 from starlette.concurrency import run_in_threadpool
 
 from qa.answer import MARKER, check_answer, make_citation, marker_numbers
@@ -13,6 +14,8 @@ from qa.llm import LLM, LLMError
 from qa.prompt import Prompts
 from qa.retrieve import Retriever
 from qa.schemas import Answer, Filters, Passage, Turn
+
+log = structlog.get_logger(__name__)
 
 
 class AnswerFailed(Exception):
@@ -142,6 +145,13 @@ class QAService:
         timings: dict[str, float],
     ) -> Answer:
         checked = check_answer(text, passages)
+        log.info(
+            "answered",
+            grounded=checked.grounded,
+            citations=len(checked.citations),
+            unsupported=sum(not s.supported for s in checked.sentences),
+            **{f"{k}_ms": v for k, v in timings.items()},
+        )
         return Answer(
             question=question,
             condensed_question=standalone,
