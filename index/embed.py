@@ -43,7 +43,7 @@ def default_model_files(model_dir: Path | None = None) -> tuple[Path, Path]:
 class MiniLMEmbedder(Embedder):
     dimension = 384
 
-    def __init__(self, model_dir: Path | None = None, batch_size: int = 32, threads: int = 0):
+    def __init__(self, model_dir: Path | None = None, batch_size: int = 8, threads: int = 0):
         import onnxruntime
         from tokenizers import Tokenizer
 
