@@ -176,6 +176,13 @@ def test_llm_down_shows_error(page: Page, fake_llm: FakeLLM) -> None:
     expect(page.locator("#stop")).to_be_hidden()
 
 
+def test_service_down_shows_error(page: Page) -> None:
+    page.route("**/ask", lambda route: route.abort("connectionrefused"))
+    msg = ask(page, QUESTION, state="error")
+    expect(msg.locator('.error[role="alert"]')).to_contain_text("Cannot reach the service")
+    expect(page.locator("#send")).to_be_enabled()
+
+
 def test_stop_keeps_partial_answer(page: Page, fake_llm: FakeLLM) -> None:
     fake_llm.delay_s = 20
     msg = ask(page, QUESTION, state="streaming")
