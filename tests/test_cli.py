@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from tests.conftest import SAMPLE_DIR
+from tests.fake_llm import FakeLLM
+from tests.servers import free_port, wait_http
 
 QA = [sys.executable, "-m", "qa.cli"]
 
@@ -63,3 +67,35 @@ def test_ask_against_an_unreachable_llm_exits_nonzero(tmp_path: Path) -> None:
     run(["ingest", "--quiet", str(SAMPLE_DIR)], tmp_path)
     result = run(["ask", "What weapons?"], tmp_path, QA_LLM_BASE_URL="http://127.0.0.1:9/v1")
     assert result.returncode == 3 and "llm_error" in result.stderr
+
+
+def test_ask_prints_cited_answer(
+    tmp_path: Path, fake_llm_server: tuple[FakeLLM, str], fake_llm: FakeLLM
+) -> None:
+    run(["ingest", "--quiet", str(SAMPLE_DIR)], tmp_path)
+    llm = {"QA_LLM_BASE_URL": fake_llm_server[1], "QA_LLM_MODEL": "fake-model"}
+    result = run(["ask", "What weapons were reportedly supplied to Russia?"], tmp_path, **llm)
+    assert result.returncode == 0, result.stderr
+    answer, citation = result.stdout.splitlines()[:2]
+    assert "240mm multiple rocket launchers" in answer and answer.endswith("[1].")
+    assert (
+        citation.startswith("  [1] North Korea preparing")
+        and "(Sample News, 2024-11-04)" in citation
+    )
+    as_json = json.loads(run(["ask", "What weapons?", "--json"], tmp_path, **llm).stdout)
+    assert as_json["grounded"] is True and as_json["citations"]
+
+
+def test_serve_runs_the_app(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "QA_DATA_DIR": str(tmp_path / "data"), "QA_PORT": str(port)}
+    proc = subprocess.Popen(
+        [*QA, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, 60)
+        page = httpx.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and 'id="question"' in page.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
