@@ -9,6 +9,12 @@ from qa.schemas import Passage, Turn
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 Message = dict[str, str]
+HISTORY_TURNS = 6
+HISTORY_TURN_CHARS = 600
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,11 @@ class Prompts:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
     def condense_messages(self, question: str, history: list[Turn]) -> list[Message]:
-        lines = "\n".join(f"{t.role.capitalize()}: {t.content.strip()}" for t in history[-6:])
+        # the last few turns, each shortened: enough to resolve "it"/"they", and it keeps the
+        # prompt small for a local model's context window
+        lines = "\n".join(
+            f"{t.role.capitalize()}: {_shorten(t.content.strip(), HISTORY_TURN_CHARS)}"
+            for t in history[-HISTORY_TURNS:]
+        )
         user = self.condense.format(history=lines, question=question.strip())
         return [{"role": "user", "content": user}]
