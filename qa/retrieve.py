@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import UTC, datetime, time
 from typing import Any
@@ -12,6 +13,8 @@ from index.store import Store, StoredChunk
 from qa.schemas import Filters, Passage
 
 RRF_K = 60  # the usual constant of reciprocal rank fusion
+DUPLICATE_JACCARD = 0.8  # word-set overlap above which two passages count as the same text
+_WORD = re.compile(r"\w+")
 
 
 def keyword_filter(filters: Filters | None) -> KeywordFilter | None:
@@ -62,11 +65,30 @@ class Retriever:
         dense = self.store.query(vector, pool, chroma_where(bounds))
         sparse = self.keyword.search(query, pool, bounds)
         fused = reciprocal_rank_fusion([[c.id for c in dense], [cid for cid, _ in sparse]])
-        chosen = fused[:top_k]
+        candidates = fused[: 2 * top_k]  # room to skip duplicates
         by_id: dict[str, StoredChunk] = {c.id: c for c in dense}
-        missing = [cid for cid in chosen if cid not in by_id]
+        missing = [cid for cid in candidates if cid not in by_id]
         by_id.update((c.id, c) for c in self.store.get_chunks(missing, vector))
+        chosen = _without_near_duplicates([by_id[cid] for cid in candidates], top_k)
         return [
             Passage(n=n, chunk_id=cid, **{k: v for k, v in asdict(by_id[cid]).items() if k != "id"})
             for n, cid in enumerate(chosen, start=1)
         ]
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def _without_near_duplicates(chunks: list[StoredChunk], k: int) -> list[str]:
+    """Skip a passage whose words mostly repeat a better-ranked one: the same wire story
+    published by several outlets would otherwise fill the prompt with one report."""
+    kept: list[tuple[str, set[str]]] = []
+    for chunk in chunks:
+        words = _words(chunk.text)
+        if any(len(words & w) / max(len(words | w), 1) >= DUPLICATE_JACCARD for _, w in kept):
+            continue
+        kept.append((chunk.id, words))
+        if len(kept) == k:
+            break
+    return [cid for cid, _ in kept]
