@@ -250,9 +250,13 @@
       setState(msg, "done");
       renderAnswer(msg);
       renderSources(msg);
+      const dropped = (data.sentences || []).filter((s) => s.supported === false).length;
       if (data.grounded === false) {
         msg.root.classList.add("ungrounded");
         showNote(msg, "Not supported by the retrieved articles — treat with care.", "warn");
+      } else if (dropped) {
+        // the server removes sentences its sources do not support; say so, don't hide it
+        showNote(msg, `${dropped} sentence${dropped > 1 ? "s" : ""} of the model's draft left out: not supported by the cited articles.`, "warn");
       }
       final = true;
     } else if (name === "error") {
