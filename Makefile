@@ -45,6 +45,7 @@ bench: install model
 	$(PY) -m benchmarks.run
 
 lock:
+	# needs uv (pip install uv)
 	uv pip compile --generate-hashes --no-header --python-version 3.11 requirements.in -o requirements.lock
 	uv pip compile --generate-hashes --no-header --no-deps --python-version 3.11 requirements-models.in -o requirements-models.lock
 
