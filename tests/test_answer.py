@@ -120,3 +120,12 @@ def test_marker_list_lines_keep_their_own_markers() -> None:
         f"[{n}] 240mm multiple rocket launchers\n[{troops}] some 12,000 North Korean troops", found
     )
     assert [s.citations for s in result.sentences] == [[n], [troops]]
+
+
+def test_parenthesised_passage_marker_is_a_citation() -> None:
+    _, found = passages()
+    n = weapons_n(found)
+    result = check_answer(
+        f"The North supplied 170mm self-propelled howitzers (passage {n}).", found
+    )
+    assert "(passage" not in result.answer and [c.n for c in result.citations] == [n]

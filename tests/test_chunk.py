@@ -62,3 +62,12 @@ def test_chunk_ids_change_with_content_only() -> None:
     c = chunk_text("doc", "First sentence. Changed sentence.", 64, 8)
     assert [x.id for x in a] == [x.id for x in b]
     assert a[0].id != c[0].id and a[0].id.startswith("doc:0:")
+
+
+def test_abbreviations_and_initials_do_not_end_sentences() -> None:
+    text = "Col. Kim Jun-rak spoke. The court overturned Roe v. Wade. U.S. officials met at 3 p.m. on Friday."
+    assert [text[s.start : s.end] for s in split_sentences(text)] == [
+        "Col. Kim Jun-rak spoke.",
+        "The court overturned Roe v. Wade.",
+        "U.S. officials met at 3 p.m. on Friday.",
+    ]
