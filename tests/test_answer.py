@@ -129,3 +129,9 @@ def test_parenthesised_passage_marker_is_a_citation() -> None:
         f"The North supplied 170mm self-propelled howitzers (passage {n}).", found
     )
     assert "(passage" not in result.answer and [c.n for c in result.citations] == [n]
+
+
+def test_unsupported_sentence_keeps_the_markers_the_model_wrote() -> None:
+    _, found = passages()
+    result = check_answer("France sent 300 fighter jets to Pyongyang [2].", found)
+    assert result.sentences[0].citations == [2] and not result.sentences[0].supported
