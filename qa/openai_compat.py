@@ -112,10 +112,10 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
         # passages before it goes out, since a chat client cannot take text back.
         yield chunk({"role": "assistant", "content": ""})
         sent, raw = "", ""
-        passages = []
+        passages: list[Passage] = []
         async for event, data in svc.qa.ask_stream(question, top_k, None, history):
             if event == "sources":
-                passages = data["passages"]
+                passages = [Passage.model_validate(p) for p in data["passages"]]
             elif event == "delta":
                 raw += data["text"]
                 complete = raw[: raw.rfind(". ") + 1] if ". " in raw else ""
@@ -135,8 +135,8 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
     return EventSourceResponse(events(), ping=15)
 
 
-def _verified_prefix(text: str, passages: list[dict[str, Any]]) -> str:
+def _verified_prefix(text: str, passages: list[Passage]) -> str:
     if not text.strip() or not passages:
         return ""
-    checked = check_answer(text, [Passage.model_validate(p) for p in passages])
+    checked = check_answer(text, passages)
     return checked.answer if checked.answer != NOT_ANSWERED else ""
