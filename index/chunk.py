@@ -69,8 +69,8 @@ def _ends_sentence(text: str, cursor: int, match: re.Match[str]) -> bool:
         return False
     if text[match.start() - 1] != ".":
         return True
-    word = text[cursor : match.start() - 1].rsplit(None, 1)[-1] if match.start() > cursor else ""
-    word = word.lstrip("\"'“‘([")
+    before = text[cursor : match.start() - 1].rsplit(None, 1)  # empty for " ." or "..."
+    word = before[-1].lstrip("\"'“‘([") if before else ""
     return not (
         word.lower() in ABBREVIATIONS or len(word) == 1 or _INITIALISM.fullmatch(word) is not None
     )

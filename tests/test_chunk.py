@@ -71,3 +71,9 @@ def test_abbreviations_and_initials_do_not_end_sentences() -> None:
         "The court overturned Roe v. Wade.",
         "U.S. officials met at 3 p.m. on Friday.",
     ]
+
+
+def test_stray_periods_and_ellipses_do_not_crash() -> None:
+    text = "He said . Then . . . It ended.\n. Next line ..."
+    spans = split_sentences(text)
+    assert spans and all(text[s.start : s.end].strip() for s in spans)
