@@ -12,7 +12,7 @@ import structlog
 from index.chunk import chunk_text
 from index.embed import Embedder
 from index.load import Document, LoadError, iter_files, load_path
-from index.store import Store
+from index.store import INDEX_FORMAT, Store
 
 log = structlog.get_logger(__name__)
 Outcome = Literal["added", "updated", "unchanged"]
@@ -47,8 +47,12 @@ class Ingestor:
         self.chunk_overlap = chunk_overlap
 
     def ingest_document(self, doc: Document) -> tuple[Outcome, int]:
-        previous = self.store.content_hash(doc.id)
+        state = self.store.index_state(doc.id)
+        previous = state[0] if state else None
         if previous == doc.content_hash:
+            if state and state[1] < INDEX_FORMAT:  # stored by an older version: no re-embedding
+                self.store.refresh_metadata(doc)
+                return "updated", 0
             return "unchanged", 0
         chunks = chunk_text(doc.id, doc.text, self.chunk_tokens, self.chunk_overlap)
         vectors = self.embedder.embed([_embedding_text(doc, c.text) for c in chunks])

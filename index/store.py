@@ -14,10 +14,14 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from index import dedup
 from index.chunk import Chunk
 from index.load import Document
 
 WRITE_BATCH = 500
+# bumped when what is stored per document changes; older records get their metadata rewritten
+INDEX_FORMAT = 2
+META_PREFIX = "m_"  # chunk metadata keys holding the document's own metadata, for filters
 
 
 def make_client(data_dir: Path, chroma_url: str | None = None) -> Any:
@@ -47,6 +51,40 @@ def published_timestamp(published: str | None) -> int | None:
 def _clean(meta: dict[str, Any]) -> dict[str, Any]:
     """Chroma metadata cannot hold None."""
     return {k: v for k, v in meta.items() if v is not None}
+
+
+def chunk_metadata(doc: Document) -> dict[str, Any]:
+    """What every chunk of `doc` carries besides its own offsets (filters read these)."""
+    meta: dict[str, Any] = {
+        "doc_id": doc.id,
+        "title": doc.title,
+        "url": doc.url,
+        "source": doc.source,
+        "published": doc.published,
+        "published_ts": published_timestamp(doc.published),
+    }
+    for key, value in doc.metadata.items():
+        if isinstance(value, str | int | float | bool):
+            meta[META_PREFIX + key] = value
+    return _clean(meta)
+
+
+def document_metadata(doc: Document, chunk_count: int) -> dict[str, Any]:
+    return _clean(
+        {
+            "title": doc.title,
+            "url": doc.url,
+            "source": doc.source,
+            "published": doc.published,
+            "content_hash": doc.content_hash,
+            "chunk_count": chunk_count,
+            "metadata_json": json.dumps(doc.metadata),
+            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "length": len(doc.text),
+            "minhash": dedup.signature(doc.text),
+            "index_format": INDEX_FORMAT,
+        }
+    )
 
 
 @dataclass
@@ -87,10 +125,17 @@ class Store:
         self.client.heartbeat()
 
     # --- documents -------------------------------------------------------------------------
-    def content_hash(self, doc_id: str) -> str | None:
+    def index_state(self, doc_id: str) -> tuple[str, int] | None:
+        """The stored document's content hash and index format (None if not stored)."""
         found = self.documents.get(ids=[doc_id], include=["metadatas"])
         metas = found["metadatas"] or []
-        return str(metas[0]["content_hash"]) if metas else None
+        if not metas:
+            return None
+        return str(metas[0]["content_hash"]), int(metas[0].get("index_format", 1))
+
+    def content_hash(self, doc_id: str) -> str | None:
+        state = self.index_state(doc_id)
+        return state[0] if state else None
 
     def get_document(self, doc_id: str) -> StoredDocument | None:
         found = self.documents.get(ids=[doc_id], include=["metadatas", "documents"])
@@ -129,7 +174,7 @@ class Store:
         part-way leaves the old record's hash, so the next ingest redoes the document."""
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk is required")
-        stamp = published_timestamp(doc.published)
+        shared = chunk_metadata(doc)
         for i in range(0, len(chunks), WRITE_BATCH):
             batch = chunks[i : i + WRITE_BATCH]
             self.chunks.upsert(
@@ -137,19 +182,7 @@ class Store:
                 embeddings=vectors[i : i + WRITE_BATCH].tolist(),
                 documents=[c.text for c in batch],
                 metadatas=[
-                    _clean(
-                        {
-                            "doc_id": doc.id,
-                            "position": c.position,
-                            "start": c.start,
-                            "end": c.end,
-                            "title": doc.title,
-                            "url": doc.url,
-                            "source": doc.source,
-                            "published": doc.published,
-                            "published_ts": stamp,
-                        }
-                    )
+                    {**shared, "position": c.position, "start": c.start, "end": c.end}
                     for c in batch
                 ],
             )
@@ -165,21 +198,21 @@ class Store:
             ids=[doc.id],
             embeddings=[(centroid / norm).tolist()],
             documents=[doc.text],
-            metadatas=[
-                _clean(
-                    {
-                        "title": doc.title,
-                        "url": doc.url,
-                        "source": doc.source,
-                        "published": doc.published,
-                        "content_hash": doc.content_hash,
-                        "chunk_count": len(chunks),
-                        "metadata_json": json.dumps(doc.metadata),
-                        "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    }
-                )
-            ],
+            metadatas=[document_metadata(doc, len(chunks))],
         )
+
+    def refresh_metadata(self, doc: Document) -> None:
+        """Rewrite the metadata of a document stored by an older index format; its text, and
+        so its chunks and vectors, are unchanged."""
+        found = self.chunks.get(where={"doc_id": doc.id}, include=["metadatas"])
+        shared = chunk_metadata(doc)
+        offsets = ("position", "start", "end")
+        metas = [{**shared, **{k: m[k] for k in offsets}} for m in found["metadatas"]]
+        for i in range(0, len(metas), WRITE_BATCH):
+            ids = found["ids"][i : i + WRITE_BATCH]
+            self.chunks.update(ids=ids, metadatas=metas[i : i + WRITE_BATCH])  # type: ignore[arg-type]
+        self.version += 1
+        self.documents.update(ids=[doc.id], metadatas=[document_metadata(doc, len(metas))])
 
     def delete_document(self, doc_id: str) -> bool:
         existed = bool(self.documents.get(ids=[doc_id], include=[])["ids"])
@@ -190,6 +223,14 @@ class Store:
 
     def chunk_ids(self, doc_id: str) -> list[str]:
         return list(self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def all_chunk_ids(self, page: int = 20000) -> list[str]:
+        ids: list[str] = []
+        while True:
+            found = self.chunks.get(include=[], limit=page, offset=len(ids))["ids"]
+            if not found:
+                return ids
+            ids += found
 
     # --- search ----------------------------------------------------------------------------
     def query(
@@ -224,6 +265,24 @@ class Store:
             _stored_chunk(cid, text, meta, float(np.asarray(emb) @ vector))
             for cid, text, meta, emb in rows
         ]
+
+    def document_records(self, page: int = 5000) -> list[tuple[dedup.Copy, str | None]]:
+        """Every document's description and MinHash signature (for the duplicate index)."""
+        records: list[tuple[dedup.Copy, str | None]] = []
+        while True:
+            found = self.documents.get(include=["metadatas"], limit=page, offset=len(records))
+            if not found["ids"]:
+                return records
+            for doc_id, meta in zip(found["ids"], found["metadatas"], strict=True):
+                copy = dedup.Copy(
+                    doc_id=doc_id,
+                    title=str(meta["title"]),
+                    source=meta.get("source"),  # type: ignore[arg-type]
+                    url=meta.get("url"),  # type: ignore[arg-type]
+                    published=meta.get("published"),  # type: ignore[arg-type]
+                    length=int(meta.get("length", 0)),  # type: ignore[arg-type]
+                )
+                records.append((copy, meta.get("minhash")))  # type: ignore[arg-type]
 
     def all_chunks(self, page: int = 5000) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         """Every chunk's id, text and metadata (for the keyword index)."""

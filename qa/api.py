@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,6 +21,7 @@ from qa.schemas import (
     AskRequest,
     DocumentList,
     DocumentOut,
+    Filters,
     IngestResult,
     SearchRequest,
     SearchResponse,
@@ -58,16 +60,25 @@ def checked_top_k(top_k: int | None, svc: Services) -> int:
     return top_k or svc.settings.top_k
 
 
+def scoped(filters: Filters | None, as_of: date | None) -> Filters | None:
+    """The request's filters with its top-level `as_of` folded in."""
+    if as_of is None:
+        return filters
+    return (filters or Filters()).model_copy(update={"as_of": as_of})
+
+
 @router.post("/ask", response_model=Answer, responses={502: {}, 504: {}})
 async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
     question = checked_question(body.question, svc)
     top_k = checked_top_k(body.top_k, svc)
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not wants_stream:
-        return await svc.qa.ask(question, top_k, body.filters, body.history)
+        return await svc.qa.ask(question, top_k, scoped(body.filters, body.as_of), body.history)
 
     async def events() -> AsyncIterator[dict[str, str]]:
-        async for event, data in svc.qa.ask_stream(question, top_k, body.filters, body.history):
+        async for event, data in svc.qa.ask_stream(
+            question, top_k, scoped(body.filters, body.as_of), body.history
+        ):
             yield {"event": event, "data": json.dumps(data)}
 
     return EventSourceResponse(events(), ping=15)
@@ -76,7 +87,9 @@ async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
 @router.post("/search", response_model=SearchResponse)
 async def search(body: SearchRequest, svc: ServicesDep) -> SearchResponse:
     query = checked_question(body.query, svc)
-    passages = await svc.qa.search(query, checked_top_k(body.top_k, svc), body.filters)
+    passages = await svc.qa.search(
+        query, checked_top_k(body.top_k, svc), scoped(body.filters, body.as_of)
+    )
     return SearchResponse(query=query, passages=passages)
 
 

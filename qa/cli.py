@@ -1,4 +1,4 @@
-"""`qa` command line: ingest, ask, search, serve, documents."""
+"""`qa` command line: ingest, ask, search, eval, serve, documents."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import cast
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -55,9 +56,16 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 def _filters(args: argparse.Namespace):  # noqa: ANN202 - local import keeps startup light
     from qa.schemas import Filters
 
-    if not (args.source or args.after or args.before):
+    metadata = dict(pair.split("=", 1) for pair in args.meta)
+    if not (args.source or args.after or args.before or args.as_of or metadata):
         return None
-    return Filters(source=args.source, published_after=args.after, published_before=args.before)
+    return Filters(
+        source=args.source,
+        published_after=args.after,
+        published_before=args.before,
+        as_of=args.as_of,
+        metadata=metadata,
+    )
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,12 +92,57 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.retrieve import Retriever
-    from qa.services import build_embedder, build_store
+    from qa.services import build_embedder, build_retriever, build_store
 
-    retriever = Retriever(build_embedder(settings), build_store(settings))
+    retriever = build_retriever(settings, build_embedder(settings), build_store(settings))
     passages = retriever.search(args.query, args.top_k or settings.top_k, _filters(args))
     print(json.dumps([p.model_dump() for p in passages], indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
+    from qa import evaluate
+    from qa.pipeline import QAService
+    from qa.prompt import Prompts
+    from qa.retrieve import MODES, Mode, Retriever
+    from qa.services import build_embedder, build_llm, build_retriever, build_store
+
+    modes = [m.strip() for m in (args.compare or args.mode or settings.retrieval).split(",")]
+    unknown = [m for m in modes if m not in MODES]
+    chosen = [cast(Mode, m) for m in modes]
+    if unknown:
+        console.print(f"[red]unknown mode {', '.join(unknown)}; choose from {', '.join(MODES)}[/]")
+        return 2
+    try:
+        questions = evaluate.load_questions(args.dataset)
+    except (OSError, ValueError) as error:
+        console.print(f"[red]{error}[/]")
+        return 2
+    retriever = build_retriever(settings, build_embedder(settings), build_store(settings))
+    if retriever.store.chunks.count() == 0:
+        console.print("[red]nothing is ingested: run `qa ingest` on the corpus first[/]")
+        return 2
+    llm = build_llm(settings) if args.answers else None
+
+    def service_for(mode: Mode) -> QAService:
+        moded = Retriever(
+            retriever.embedder,
+            retriever.store,
+            retriever.keyword,
+            replace(retriever.config, mode=mode),
+            retriever.duplicates,
+        )
+        assert llm is not None
+        return QAService(moded, llm, Prompts.load(), settings.llm_max_tokens)
+
+    results = evaluate.run_eval(
+        retriever, questions, chosen, service_for if llm else None, args.k or settings.top_k
+    )
+    if args.out:
+        evaluate.write_report(results, args.out)
+    print(json.dumps(results, indent=2) if args.json else evaluate.markdown_table(results))
     return 0
 
 
@@ -140,8 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--source")
         p.add_argument("--after", help="published on or after (YYYY-MM-DD)")
         p.add_argument("--before", help="published on or before (YYYY-MM-DD)")
+        p.add_argument("--as-of", help="as of this day: later articles are ignored (YYYY-MM-DD)")
+        p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
         if name == "ask":
             p.add_argument("--json", action="store_true", help="print the full answer object")
+
+    ev = sub.add_parser("eval", help="score retrieval (and answers) on a question set")
+    ev.add_argument("dataset", type=Path, help="JSONL: question, answer?, gold_doc_ids?, date?")
+    ev.add_argument("--mode", help="vector, bm25 or hybrid (default: QA_RETRIEVAL)")
+    ev.add_argument("--compare", help="several modes side by side, e.g. vector,bm25,hybrid")
+    ev.add_argument("--k", type=int, help="passages given to the LLM with --answers")
+    ev.add_argument("--answers", action="store_true", help="also answer with the configured LLM")
+    ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ev.add_argument("--out", type=Path, help="also write the JSON results here")
 
     serve = sub.add_parser("serve", help="run the HTTP API and chat page")
     serve.add_argument("--host")
@@ -158,6 +222,7 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "ask": cmd_ask,
     "search": cmd_search,
+    "eval": cmd_eval,
     "serve": cmd_serve,
     "documents": cmd_documents,
 }

@@ -1,30 +1,68 @@
-"""Hybrid retrieval: vector search (Chroma) and BM25 (bm25s), fused by reciprocal rank."""
+"""Retrieval: vector search (Chroma) and BM25 (bm25s), fused by reciprocal rank at the article
+level with a recency prior, then the best passages of the best articles.
+
+Articles, not chunks, are ranked: an article counts once however many of its chunks match, and
+copies of one wire story count as one article (the earliest copy speaks, the others are listed).
+"""
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import asdict
-from datetime import UTC, datetime, time
-from typing import Any
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any, Literal
 
+from index.dedup import DuplicateIndex
 from index.embed import Embedder
 from index.keyword import KeywordFilter, KeywordIndex
-from index.store import Store, StoredChunk
-from qa.schemas import Filters, Passage
+from index.store import META_PREFIX, Store, StoredChunk
+from qa.schemas import Filters, Passage, Report
 
+Mode = Literal["vector", "bm25", "hybrid"]
+MODES: tuple[Mode, ...] = ("vector", "bm25", "hybrid")
 RRF_K = 60  # the usual constant of reciprocal rank fusion
 DUPLICATE_JACCARD = 0.8  # word-set overlap above which two passages count as the same text
 _WORD = re.compile(r"\w+")
+# "this week", "recently", "latest": the question asks about the days before `as_of`
+_NOW_CUE = re.compile(
+    r"\b(?:this|last|past) (?:week|weekend|month)\b|\brecent(?:ly)?\b|\blatest\b|\btoday\b"
+    r"|\byesterday\b|\bso far\b|\bcurrently\b|\bnow\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    mode: Mode = "hybrid"
+    passages_per_article: int = 2
+    recency_weight: float = 0.5  # a fresh article gains up to this share of a first place
+    recency_half_life_days: float = 30.0
+    pool: int = 100  # chunks fetched from each index before fusion
+
+
+@dataclass
+class RankedArticle:
+    doc_id: str
+    score: float
+    chunks: list[StoredChunk]  # this article's matching chunks, best first
+    copies: list[Report]  # other outlets' copies of the same story
+
+
+def day_end_ts(day: date) -> int:
+    return int(datetime.combine(day, time.max, tzinfo=UTC).timestamp())
 
 
 def keyword_filter(filters: Filters | None) -> KeywordFilter | None:
     if filters is None:
         return None
-    after, before = filters.published_after, filters.published_before
+    after = filters.published_after
+    ends = [day for day in (filters.published_before, filters.as_of) if day is not None]
     return KeywordFilter(
         source=filters.source,
         min_ts=int(datetime.combine(after, time.min, tzinfo=UTC).timestamp()) if after else None,
-        max_ts=int(datetime.combine(before, time.max, tzinfo=UTC).timestamp()) if before else None,
+        max_ts=day_end_ts(min(ends)) if ends else None,
+        metadata=tuple(sorted(filters.metadata.items())),
     )
 
 
@@ -38,57 +76,169 @@ def chroma_where(filters: KeywordFilter | None) -> dict[str, Any] | None:
         clauses.append({"published_ts": {"$gte": filters.min_ts}})
     if filters.max_ts is not None:
         clauses.append({"published_ts": {"$lte": filters.max_ts}})
+    clauses += [{META_PREFIX + key: value} for key, value in filters.metadata]
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def reciprocal_rank_fusion(rankings: list[list[str]]) -> list[str]:
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (RRF_K + rank + 1)
-    return sorted(scores, key=lambda item: -scores[item])
+def article_order(chunks: list[StoredChunk]) -> list[str]:
+    """Article ids in the order their first chunk appears."""
+    return list(dict.fromkeys(c.doc_id for c in chunks))
+
+
+def age_days(published: str | None, reference: date) -> float | None:
+    if not published:
+        return None
+    try:
+        day = date.fromisoformat(published[:10])
+    except ValueError:
+        return None
+    return max((reference - day).days, 0)
 
 
 class Retriever:
-    def __init__(self, embedder: Embedder, store: Store, keyword: KeywordIndex | None = None):
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: Store,
+        keyword: KeywordIndex | None = None,
+        config: RetrievalConfig | None = None,
+        duplicates: DuplicateIndex | None = None,
+    ):
         self.embedder = embedder
         self.store = store
         self.keyword = keyword if keyword is not None else KeywordIndex(store)
+        self.config = config or RetrievalConfig()
+        self.duplicates = duplicates if duplicates is not None else DuplicateIndex()
+        self._duplicates_signature: object = None
 
-    def search(self, query: str, top_k: int, filters: Filters | None = None) -> list[Passage]:
-        """`top_k` passages; `score` is the cosine similarity of passage and query."""
-        vector = self.embedder.embed([query])[0]
-        pool = max(3 * top_k, 20)
+    def search(
+        self, query: str, top_k: int, filters: Filters | None = None, mode: Mode | None = None
+    ) -> list[Passage]:
+        """`top_k` passages, at most `passages_per_article` from one article, best article
+        first; `score` is the cosine similarity of passage and query."""
+        passages: list[Passage] = []
+        for article in self.rank_articles(query, filters, mode):
+            for chunk in _merge_adjacent(article.chunks[: self.config.passages_per_article]):
+                if len(passages) == top_k:
+                    return passages
+                fields = {k: v for k, v in asdict(chunk).items() if k != "id"}
+                passages.append(
+                    Passage(
+                        n=len(passages) + 1,
+                        chunk_id=chunk.id,
+                        also_reported_by=article.copies,
+                        **fields,
+                    )
+                )
+        return passages
+
+    def rank_articles(
+        self, query: str, filters: Filters | None = None, mode: Mode | None = None
+    ) -> list[RankedArticle]:
+        mode = mode or self.config.mode
         bounds = keyword_filter(filters)
-        dense = self.store.query(vector, pool, chroma_where(bounds))
-        sparse = self.keyword.search(query, pool, bounds)
-        fused = reciprocal_rank_fusion([[c.id for c in dense], [cid for cid, _ in sparse]])
-        candidates = fused[: 2 * top_k]  # room to skip duplicates
-        by_id: dict[str, StoredChunk] = {c.id: c for c in dense}
-        missing = [cid for cid in candidates if cid not in by_id]
-        by_id.update((c.id, c) for c in self.store.get_chunks(missing, vector))
-        chosen = _without_near_duplicates([by_id[cid] for cid in candidates], top_k)
-        return [
-            Passage(n=n, chunk_id=cid, **{k: v for k, v in asdict(by_id[cid]).items() if k != "id"})
-            for n, cid in enumerate(chosen, start=1)
-        ]
+        vector = self.embedder.embed([query])[0]
+        lists: list[list[StoredChunk]] = []
+        if mode in ("vector", "hybrid"):
+            lists.append(self.store.query(vector, self.config.pool, chroma_where(bounds)))
+        if mode in ("bm25", "hybrid"):
+            hits = [cid for cid, _ in self.keyword.search(query, self.config.pool, bounds)]
+            known = {c.id: c for chunks in lists for c in chunks}
+            known.update(
+                (c.id, c)
+                for c in self.store.get_chunks([cid for cid in hits if cid not in known], vector)
+            )
+            lists.append([known[cid] for cid in hits if cid in known])
+        self._refresh_duplicates()
+        reference = (filters.as_of if filters and filters.as_of else None) or datetime.now(
+            UTC
+        ).date()
+        return self._fuse(lists, reference, bool(_NOW_CUE.search(query)))
+
+    def _fuse(
+        self, lists: list[list[StoredChunk]], reference: date, asks_about_now: bool
+    ) -> list[RankedArticle]:
+        scores: dict[str, float] = {}
+        chunks: dict[str, dict[str, StoredChunk]] = {}
+        chunk_score: dict[str, float] = {}
+        for ranked in lists:
+            groups = dict.fromkeys(self.duplicates.group(d) for d in article_order(ranked))
+            for rank, group in enumerate(groups):
+                scores[group] = scores.get(group, 0.0) + 1.0 / (RRF_K + rank + 1)
+            for rank, chunk in enumerate(ranked):
+                chunks.setdefault(self.duplicates.group(chunk.doc_id), {})[chunk.id] = chunk
+                chunk_score[chunk.id] = chunk_score.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        weight = self.config.recency_weight * (2.0 if asks_about_now else 1.0)
+        articles: list[RankedArticle] = []
+        for group, found in chunks.items():
+            speaker = self._speaker(group, found)
+            mine = sorted(
+                (c for c in found.values() if c.doc_id == speaker), key=lambda c: -chunk_score[c.id]
+            )
+            age = age_days(mine[0].published, reference)
+            if age is not None and weight:
+                half_life = self.config.recency_half_life_days
+                scores[group] += weight / (RRF_K + 1) * math.exp(-age / half_life)
+            copies = [
+                Report(
+                    doc_id=c.doc_id,
+                    title=c.title,
+                    source=c.source,
+                    url=c.url,
+                    published=c.published,
+                )
+                for c in self.duplicates.copies(group)
+                if c.doc_id != speaker
+            ]
+            articles.append(RankedArticle(speaker, scores[group], _distinct(mine), copies))
+        articles.sort(key=lambda a: -a.score)
+        return articles
+
+    def _speaker(self, group: str, found: dict[str, StoredChunk]) -> str:
+        """The copy whose passages are shown: the preferred copy among those that matched."""
+        matched = {c.doc_id for c in found.values()}
+        for copy in self.duplicates.copies(group):
+            if copy.doc_id in matched:
+                return copy.doc_id
+        return next(iter(matched))
+
+    def _refresh_duplicates(self) -> None:
+        signature = (self.store.version, self.store.documents.count())
+        if signature != self._duplicates_signature:
+            self.duplicates.rebuild(signature, self.store.document_records())
+            self._duplicates_signature = signature
 
 
 def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
-def _without_near_duplicates(chunks: list[StoredChunk], k: int) -> list[str]:
-    """Skip a passage whose words mostly repeat a better-ranked one: the same wire story
-    published by several outlets would otherwise fill the prompt with one report."""
-    kept: list[tuple[str, set[str]]] = []
+def _distinct(chunks: list[StoredChunk]) -> list[StoredChunk]:
+    """Skip a chunk whose words mostly repeat a better one (boilerplate repeated in an article)."""
+    kept: list[tuple[StoredChunk, set[str]]] = []
     for chunk in chunks:
         words = _words(chunk.text)
         if any(len(words & w) / max(len(words | w), 1) >= DUPLICATE_JACCARD for _, w in kept):
             continue
-        kept.append((chunk.id, words))
-        if len(kept) == k:
-            break
-    return [cid for cid, _ in kept]
+        kept.append((chunk, words))
+    return [c for c, _ in kept]
+
+
+def _merge_adjacent(chunks: list[StoredChunk]) -> list[StoredChunk]:
+    """Chunks of one article that touch or overlap become one passage, in reading order."""
+    merged: list[StoredChunk] = []
+    for chunk in sorted(chunks, key=lambda c: c.start):
+        last = merged[-1] if merged else None
+        if last is not None and chunk.start <= last.end:  # texts are exact slices: join them
+            if chunk.end > last.end:
+                last.text += chunk.text[last.end - chunk.start :]
+                last.end = chunk.end
+            last.score = max(last.score, chunk.score)
+            continue
+        merged.append(StoredChunk(**asdict(chunk)))
+    if len(merged) > 1:  # keep the better passage first
+        rank = {c.id: i for i, c in enumerate(chunks)}
+        merged.sort(key=lambda c: rank[c.id])
+    return merged

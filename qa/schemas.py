@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+_METADATA_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+MetadataValue = str | int | float | bool
 
 
 class Filters(BaseModel):
     source: str | None = None
     published_after: date | None = None
     published_before: date | None = None
+    metadata: dict[str, MetadataValue] = Field(
+        default_factory=dict, description="article metadata that must be equal, e.g. section"
+    )
+    as_of: date | None = Field(
+        None, description="answer as of this day: later articles are ignored (default: today)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Filters:
+        after, before = self.published_after, self.published_before
+        if after and before and after > before:
+            raise ValueError("published_after must not be later than published_before")
+        for key in self.metadata:
+            if not _METADATA_KEY.fullmatch(key):
+                raise ValueError(f"metadata key {key!r}: use letters, digits, '_', '-' or '.'")
+        return self
 
 
 class Turn(BaseModel):
@@ -21,6 +43,9 @@ class Turn(BaseModel):
 
 class AskRequest(BaseModel):
     question: str
+    as_of: date | None = Field(
+        None, description="answer as of this day: later articles are ignored (default: today)"
+    )
     top_k: int | None = Field(None, ge=1, description="passages to retrieve (1..QA_MAX_TOP_K)")
     filters: Filters | None = None
     history: list[Turn] = Field(default_factory=list, max_length=50)
@@ -29,6 +54,9 @@ class AskRequest(BaseModel):
 
 class SearchRequest(BaseModel):
     query: str
+    as_of: date | None = Field(
+        None, description="answer as of this day: later articles are ignored (default: today)"
+    )
     top_k: int | None = Field(None, ge=1)
     filters: Filters | None = None
 
@@ -48,8 +76,19 @@ class SourceSpan(BaseModel):
     score: float
 
 
+class Report(BaseModel):
+    """Another outlet's copy of the same (wire) story."""
+
+    doc_id: str
+    title: str
+    source: str | None = None
+    url: str | None = None
+    published: str | None = None
+
+
 class Passage(SourceSpan):
     text: str
+    also_reported_by: list[Report] = Field(default_factory=list)
 
 
 class Citation(SourceSpan):

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from index.embed import Embedder, MiniLMEmbedder
 from index.ingest import Ingestor
+from index.keyword import KeywordIndex
 from index.store import Store, make_client
 from qa.llm import LLM, OpenAIChat
 from qa.pipeline import QAService
 from qa.prompt import Prompts
-from qa.retrieve import Retriever
+from qa.retrieve import RetrievalConfig, Retriever
 from qa.settings import Settings
 
 
@@ -42,6 +43,16 @@ def build_embedder(settings: Settings) -> Embedder:
     return MiniLMEmbedder(settings.embed_model_dir, batch_size=settings.embed_batch_size)
 
 
+def build_retriever(settings: Settings, embedder: Embedder, store: Store) -> Retriever:
+    config = RetrievalConfig(
+        mode=settings.retrieval,
+        passages_per_article=settings.passages_per_article,
+        recency_weight=settings.recency_weight,
+        recency_half_life_days=settings.recency_half_life_days,
+    )
+    return Retriever(embedder, store, KeywordIndex(store, settings.keyword_dir), config)
+
+
 def build_services(
     settings: Settings,
     llm: LLM | None = None,
@@ -52,5 +63,7 @@ def build_services(
     store = store or build_store(settings)
     llm = llm or build_llm(settings)
     ingestor = Ingestor(embedder, store, settings.chunk_tokens, settings.chunk_overlap)
-    qa = QAService(Retriever(embedder, store), llm, Prompts.load(), settings.llm_max_tokens)
+    qa = QAService(
+        build_retriever(settings, embedder, store), llm, Prompts.load(), settings.llm_max_tokens
+    )
     return Services(settings, embedder, store, llm, ingestor, qa)

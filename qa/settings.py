@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,10 @@ class Settings(BaseSettings):
 
     chunk_tokens: int = Field(128, ge=16)
     chunk_overlap: int = Field(24, ge=0)
+    retrieval: Literal["vector", "bm25", "hybrid"] = "hybrid"  # hybrid measured best (README)
+    passages_per_article: int = Field(2, ge=1)
+    recency_weight: float = Field(0.5, ge=0)
+    recency_half_life_days: float = Field(30.0, gt=0)
     top_k: int = Field(4, ge=1)
     max_top_k: int = Field(20, ge=1)
     max_question_chars: int = Field(1000, ge=10)
@@ -37,6 +42,10 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def keyword_dir(self) -> Path:
+        return self.data_dir / "bm25" / self.collection
 
 
 @lru_cache

@@ -15,6 +15,7 @@ from tests.servers import free_port, serve_app, subprocess_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "data" / "sample"
+SAMPLE_ARTICLES = 17  # in data/sample: 5 + 12 in wire-stories.jsonl
 SAMPLE_ARTICLE = SAMPLE_DIR / "north-korea-russia-weapons.md"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import SAMPLE_DIR
+from tests.conftest import SAMPLE_ARTICLES, SAMPLE_DIR
 from tests.fake_llm import FakeLLM
 from tests.servers import free_port, wait_http
 
@@ -31,9 +31,9 @@ def test_ingest_reports_counts_and_is_idempotent(tmp_path: Path) -> None:
     first = run(["ingest", "--quiet", str(SAMPLE_DIR)], tmp_path)
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)
-    assert summary["added"] == 5 and summary["failed"] == 0
+    assert summary["added"] == SAMPLE_ARTICLES and summary["failed"] == 0
     second = run(["ingest", "--quiet", str(SAMPLE_DIR)], tmp_path)
-    assert json.loads(second.stdout)["unchanged"] == 5
+    assert json.loads(second.stdout)["unchanged"] == SAMPLE_ARTICLES
     listing = run(["documents", "list"], tmp_path)
     assert "nk-russia-weapons-2024" in listing.stdout
     search = run(["search", "240mm rocket launchers", "--top-k", "1"], tmp_path)

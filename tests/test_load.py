@@ -92,6 +92,7 @@ def test_iter_files_expands_folders_and_skips_unknown_types(tmp_path: Path) -> N
     assert sorted(p.name for p in iter_files([SAMPLE_DIR])) == [
         "more-articles.jsonl",
         "north-korea-russia-weapons.md",
+        "wire-stories.jsonl",
     ]
     [error] = list(load_path(tmp_path / "notes.pdf"))
     assert isinstance(error, LoadError) and "unsupported" in error.message
