@@ -23,6 +23,7 @@ Mode = Literal["vector", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("vector", "bm25", "hybrid")
 RRF_K = 60  # the usual constant of reciprocal rank fusion
 DUPLICATE_JACCARD = 0.8  # word-set overlap above which two passages count as the same text
+MAX_GAP = 3  # characters between two chunks that still count as consecutive
 _WORD = re.compile(r"\w+")
 # "this week", "recently", "latest": the question asks about the days before `as_of`
 _NOW_CUE = re.compile(
@@ -155,11 +156,17 @@ class Retriever:
         reference = (filters.as_of if filters and filters.as_of else None) or datetime.now(
             UTC
         ).date()
-        return self._fuse(lists, reference, bool(_NOW_CUE.search(query)))
+        latest = min(d for d in (filters.published_before, reference) if d) if filters else None
+        return self._fuse(lists, reference, bool(_NOW_CUE.search(query)), latest)
 
     def _fuse(
-        self, lists: list[list[StoredChunk]], reference: date, asks_about_now: bool
+        self,
+        lists: list[list[StoredChunk]],
+        reference: date,
+        asks_about_now: bool,
+        latest: date | None,
     ) -> list[RankedArticle]:
+        """Articles by fused rank; `latest`: copies published after it are not listed."""
         scores: dict[str, float] = {}
         chunks: dict[str, dict[str, StoredChunk]] = {}
         chunk_score: dict[str, float] = {}
@@ -190,7 +197,7 @@ class Retriever:
                     published=c.published,
                 )
                 for c in self.duplicates.copies(group)
-                if c.doc_id != speaker
+                if c.doc_id != speaker and not _after(c.published, latest)
             ]
             articles.append(RankedArticle(speaker, scores[group], _distinct(mine), copies))
         articles.sort(key=lambda a: -a.score)
@@ -211,6 +218,10 @@ class Retriever:
             self._duplicates_signature = signature
 
 
+def _after(published: str | None, latest: date | None) -> bool:
+    return bool(latest and published and published[:10] > latest.isoformat())
+
+
 def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
@@ -227,13 +238,16 @@ def _distinct(chunks: list[StoredChunk]) -> list[StoredChunk]:
 
 
 def _merge_adjacent(chunks: list[StoredChunk]) -> list[StoredChunk]:
-    """Chunks of one article that touch or overlap become one passage, in reading order."""
+    """Chunks of one article that overlap or meet become one passage, in reading order. Chunk
+    texts are exact slices of the article, and what lies between two consecutive chunks is the
+    whitespace between sentences: spaces of the same length keep every offset right."""
     merged: list[StoredChunk] = []
     for chunk in sorted(chunks, key=lambda c: c.start):
         last = merged[-1] if merged else None
-        if last is not None and chunk.start <= last.end:  # texts are exact slices: join them
+        if last is not None and chunk.start <= last.end + MAX_GAP:
             if chunk.end > last.end:
-                last.text += chunk.text[last.end - chunk.start :]
+                gap = " " * max(chunk.start - last.end, 0)
+                last.text += gap + chunk.text[max(last.end - chunk.start, 0) :]
                 last.end = chunk.end
             last.score = max(last.score, chunk.score)
             continue

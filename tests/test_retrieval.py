@@ -1,0 +1,187 @@
+"""Article-level retrieval on the sample corpus: duplicates, dates, caps, and the BM25 index
+kept in step with Chroma (real embedder, embedded Chroma)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from index.embed import MiniLMEmbedder
+from index.ingest import Ingestor
+from index.keyword import KeywordIndex
+from index.load import Document
+from index.store import Store, make_client
+from qa.retrieve import RetrievalConfig, Retriever, _merge_adjacent
+from qa.schemas import Filters
+from tests.conftest import SAMPLE_DIR
+
+WIRE = "paylark-outage-harborwire-2024"  # the longer copy of the sample's wire story
+WIRE_COPY = "paylark-outage-valleytimes-2024"
+EARLY_STRIKE = "calderport-dock-strike-2024-11-26"
+LATE_STRIKE = "calderport-dock-strike-2024-12-03"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Path:
+    """The sample corpus ingested once; tests open their own Store over a copy when writing."""
+    path = tmp_path_factory.mktemp("corpus")
+    store = Store(make_client(path / "chroma"), "sample")
+    Ingestor(embedder, store, 128, 24).ingest_paths([SAMPLE_DIR])
+    return path
+
+
+def open_store(path: Path) -> Store:
+    return Store(make_client(path / "chroma"), "sample")
+
+
+def retriever(path: Path, embedder: MiniLMEmbedder, **config: object) -> Retriever:
+    store = open_store(path)
+    keyword = KeywordIndex(store, path / "bm25")
+    return Retriever(embedder, store, keyword, RetrievalConfig(**config))  # type: ignore[arg-type]
+
+
+def test_wire_copies_are_one_result_listing_the_other_outlet(
+    corpus: Path, embedder: MiniLMEmbedder
+) -> None:
+    passages = retriever(corpus, embedder).search("Why did the Paylark app go down?", 6)
+    from_story = {p.doc_id for p in passages} & {WIRE, WIRE_COPY}
+    assert from_story == {WIRE}, "one copy speaks for the story"
+    first = next(p for p in passages if p.doc_id == WIRE)
+    assert [r.doc_id for r in first.also_reported_by] == [WIRE_COPY]
+    assert first.also_reported_by[0].source == "Valley Times"
+
+
+def test_as_of_hides_later_articles_and_their_copies(
+    corpus: Path, embedder: MiniLMEmbedder
+) -> None:
+    search = retriever(corpus, embedder).search
+    before = search("Paylark outage", 10, Filters(as_of=date(2024, 10, 1)))
+    assert WIRE_COPY not in {p.doc_id for p in before}
+    assert all(not p.also_reported_by for p in before if p.doc_id == WIRE)
+    strike = search(
+        "How many dock workers are on strike in Calderport?", 4, Filters(as_of=date(2024, 11, 28))
+    )
+    assert LATE_STRIKE not in {p.doc_id for p in strike}
+    assert strike[0].doc_id == EARLY_STRIKE
+
+
+def test_latest_report_ranks_first_when_asked_after_both(
+    corpus: Path, embedder: MiniLMEmbedder
+) -> None:
+    question = "How many workers are on strike at the Calderport docks now?"
+    with_prior = retriever(corpus, embedder).rank_articles(
+        question, Filters(as_of=date(2024, 12, 5))
+    )
+    order = [a.doc_id for a in with_prior]
+    assert order.index(LATE_STRIKE) < order.index(EARLY_STRIKE)
+
+
+def test_recency_is_measured_from_as_of(corpus: Path, embedder: MiniLMEmbedder) -> None:
+    r = retriever(corpus, embedder, recency_weight=5.0)  # strong enough to decide the order
+    question = "Calderport dock strike"
+    late = [a.doc_id for a in r.rank_articles(question, Filters(as_of=date(2024, 12, 4)))]
+    assert late.index(LATE_STRIKE) < late.index(EARLY_STRIKE)
+    # a year later both are old: the prior no longer separates them much, the text decides
+    far = r.rank_articles(question, Filters(as_of=date(2026, 1, 1)))
+    scores = {a.doc_id: a.score for a in far}
+    assert abs(scores[LATE_STRIKE] - scores[EARLY_STRIKE]) < 0.01
+
+
+def test_one_article_gives_at_most_the_capped_number_of_passages(
+    corpus: Path, embedder: MiniLMEmbedder
+) -> None:
+    for cap in (1, 2):
+        passages = retriever(corpus, embedder, passages_per_article=cap).search(
+            "North Korea troops weapons Russia drones", 8
+        )
+        per_article: dict[str, int] = {}
+        for p in passages:
+            per_article[p.doc_id] = per_article.get(p.doc_id, 0) + 1
+        assert max(per_article.values()) <= cap
+        assert [p.n for p in passages] == list(range(1, len(passages) + 1))
+
+
+def test_adjacent_chunks_merge_into_one_exact_passage(
+    corpus: Path, embedder: MiniLMEmbedder
+) -> None:
+    store = open_store(corpus)
+    doc = store.get_document("nk-russia-weapons-2024")
+    assert doc is not None
+    vector = embedder.embed(["weapons"])[0]
+    chunks = sorted(
+        store.get_chunks(store.chunk_ids(doc.document.id), vector), key=lambda c: c.start
+    )
+    assert len(chunks) >= 3
+    text = doc.document.text
+    merged = _merge_adjacent([chunks[1], chunks[0]])
+    assert len(merged) == 1 and (merged[0].start, merged[0].end) == (chunks[0].start, chunks[1].end)
+    # the same text up to whitespace, at the same offsets (citations map into the article)
+    assert len(merged[0].text) == chunks[1].end - chunks[0].start
+    assert merged[0].text.split() == text[chunks[0].start : chunks[1].end].split()
+    apart = _merge_adjacent([chunks[2], chunks[0]])
+    assert [c.id for c in apart] == [chunks[2].id, chunks[0].id], "better passage stays first"
+
+
+def test_saved_keyword_index_is_reused_then_rebuilt_when_stale(
+    tmp_path: Path, embedder: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(make_client(tmp_path / "chroma"), "keyword")
+    ingest = Ingestor(embedder, store, 128, 24)
+    ingest.ingest_paths([SAMPLE_DIR])
+    cache = tmp_path / "bm25"
+    assert KeywordIndex(store, cache).search("IRIS-T", 1)[0][0].startswith("ukraine-air-defence")
+    assert (cache / "rows.json").is_file()
+
+    # a new process: the saved index matches the store, so Chroma's texts are not read again
+    reopened = Store(make_client(tmp_path / "chroma"), "keyword")
+    monkeypatch.setattr(reopened, "all_chunks", _must_not_run)
+    assert KeywordIndex(reopened, cache).search("IRIS-T", 1)[0][0].startswith("ukraine-air-defence")
+    monkeypatch.undo()
+
+    # another writer changes the store while the index is saved: the fingerprint no longer matches
+    writer = Store(make_client(tmp_path / "chroma"), "keyword")
+    writer.delete_document("ukraine-air-defence-2024")
+    doc = Document(
+        id="zeppelin", title="Airship line opens", text="The Zorblat airship line opens."
+    )
+    Ingestor(embedder, writer, 128, 24).ingest_document(doc)
+    fresh = KeywordIndex(Store(make_client(tmp_path / "chroma"), "keyword"), cache)
+    assert all(not cid.startswith("ukraine") for cid, _ in fresh.search("IRIS-T", 3))
+    assert fresh.search("Zorblat", 1)[0][0].startswith("zeppelin:")
+
+
+def test_ingest_update_and_delete_keep_both_indexes_in_step(
+    tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    store = Store(make_client(tmp_path / "chroma"), "sync")
+    ingest = Ingestor(embedder, store, 128, 24)
+    ingest.ingest_paths([SAMPLE_DIR])
+    r = Retriever(embedder, store, KeywordIndex(store, tmp_path / "bm25"))
+    modes = ("vector", "bm25", "hybrid")
+
+    def found(query: str) -> dict[str, set[str]]:
+        return {m: {p.doc_id for p in r.search(query, 40, mode=m)} for m in modes}  # type: ignore[arg-type]
+
+    old = Document(id="ferry", title="Ferry", text="The Quillon ferry sails twice a day to Marlow.")
+    ingest.ingest_document(old)
+    assert all("ferry" in ids for ids in found("Quillon ferry").values())
+    new = Document(
+        id="ferry", title="Ferry", text="The Brask hovercraft replaced the ferry service."
+    )
+    ingest.ingest_document(new)
+    assert all("ferry" in ids for ids in found("Brask hovercraft").values())
+    bm25_old = {cid for cid, _ in r.keyword.search("Quillon", 5)}
+    assert not bm25_old, "the replaced text is gone from BM25"
+    assert all(
+        c.text != old.text
+        for c in store.get_chunks(store.chunk_ids("ferry"), embedder.embed(["x"])[0])
+    )
+    store.delete_document("ferry")
+    assert all("ferry" not in ids for ids in found("Brask hovercraft").values())
+    assert store.chunk_ids("ferry") == [] and store.get_document("ferry") is None
+
+
+def _must_not_run(*_: object) -> None:
+    raise AssertionError("the saved index should have been loaded")
