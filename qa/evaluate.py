@@ -6,6 +6,7 @@ a rank). Answers use SQuAD normalisation for exact match and token F1."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import math
 import re
@@ -14,7 +15,6 @@ import string
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ class EvalQuestion(BaseModel):
     question: str = Field(min_length=1)
     answer: str | None = None
     gold_doc_ids: list[str] = Field(default_factory=list)
-    date: date | None = None  # asked on this day: passed to retrieval as `as_of`
+    date: dt.date | None = None  # asked on this day: passed to retrieval as `as_of`
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
@@ -86,7 +86,9 @@ def retrieval_scores(ranked: list[set[str]], gold: set[str]) -> dict[str, float]
         scores[f"recall@{k}"] = len(found) / len(gold)
     first = next((i for i, hit in enumerate(hits) if hit), None)
     scores["mrr@10"] = 0.0 if first is None else 1.0 / (first + 1)
-    dcg = sum(1.0 / math.log2(i + 2) for i, hit in enumerate(hits) if hit)
+    # copies sharing a rank take consecutive positions, so two gold copies at rank 1 score 1.0
+    flat = [doc_id for ids in ranked for doc_id in sorted(ids)][:10]
+    dcg = sum(1.0 / math.log2(i + 2) for i, doc_id in enumerate(flat) if doc_id in gold)
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(gold), 10)))
     scores["ndcg@10"] = dcg / ideal
     return scores
