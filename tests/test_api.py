@@ -85,6 +85,16 @@ def test_out_of_range_marker_never_becomes_a_citation(
         ({"question": "ok?", "top_k": 500}, 422, "top_k must be between 1 and 20"),
         ({"top_k": 3}, 422, "question: Field required"),
         ({"question": "ok?", "filters": {"published_after": "last week"}}, 422, "published_after"),
+        ({"question": "ok?", "as_of": "yesterday"}, 422, "as_of"),
+        (
+            {
+                "question": "ok?",
+                "filters": {"published_after": "2024-12-01", "published_before": "2024-01-01"},
+            },
+            422,
+            "published_after must not be later than published_before",
+        ),
+        ({"question": "ok?", "filters": {"metadata": {"bad key!": "x"}}}, 422, "metadata key"),
     ],
 )
 def test_bad_questions_get_clear_4xx(
@@ -120,6 +130,22 @@ def test_delete_removes_document_and_passages(client: httpx.Client) -> None:
     assert hits["passages"] and all(
         p["doc_id"] != "nk-russia-weapons-2024" for p in hits["passages"]
     )
+
+
+def test_search_takes_as_of_and_metadata_and_lists_wire_copies(client: httpx.Client) -> None:
+    def search(**body: object) -> list[dict]:
+        reply = client.post("/search", json={"query": "Paylark payments outage", **body})
+        assert reply.status_code == 200, reply.text
+        return reply.json()["passages"]
+
+    story = search(top_k=10)
+    top = story[0]
+    assert top["doc_id"] == "paylark-outage-harborwire-2024"
+    assert [r["source"] for r in top["also_reported_by"]] == ["Valley Times"]
+    early = search(top_k=10, as_of="2024-09-30")
+    assert early and all(p["published"] <= "2024-09-30" for p in early)
+    sport = search(top_k=10, filters={"metadata": {"section": "sport"}})
+    assert sport and {p["doc_id"] for p in sport} == {"tarrow-cup-final-2024"}
 
 
 def test_search_and_health(client: httpx.Client) -> None:
