@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import date
 from typing import Any
 
 import structlog
@@ -76,7 +77,8 @@ class QAService:
                 return self._no_sources(question, standalone, timings)
             clock = time.perf_counter()
             reply = await self.llm.complete(
-                self.prompts.answer_messages(standalone, passages), self.max_tokens
+                self.prompts.answer_messages(standalone, passages, _as_of(filters)),
+                self.max_tokens,
             )
             timings["generate"] = _ms(clock)
         except LLMError as exc:
@@ -113,7 +115,8 @@ class QAService:
             emitted: set[int] = set()
             by_n = {p.n: p for p in passages}
             async for piece in self.llm.stream(
-                self.prompts.answer_messages(standalone, passages), self.max_tokens
+                self.prompts.answer_messages(standalone, passages, _as_of(filters)),
+                self.max_tokens,
             ):
                 text += piece
                 yield "delta", {"text": piece}
@@ -187,6 +190,10 @@ def _completed_markers(text: str) -> list[tuple[int, str]]:
         claim = MARKER.sub("", text[sentence_start + 1 : match.start()])
         found.extend((n, claim) for n in marker_numbers(match.group(1)))
     return found
+
+
+def _as_of(filters: Filters | None) -> date | None:
+    return filters.as_of if filters else None
 
 
 def _ms(since: float) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from qa.schemas import Passage, Turn
@@ -31,7 +32,10 @@ class Prompts:
 
         return cls(read("system"), read("answer"), read("passage"), read("condense"))
 
-    def answer_messages(self, question: str, passages: list[Passage]) -> list[Message]:
+    def answer_messages(
+        self, question: str, passages: list[Passage], today: date | None = None
+    ) -> list[Message]:
+        """`today`: the day the question is asked as of, so "this week" has a meaning."""
         blocks = "\n\n".join(
             self.passage.format(
                 n=p.n,
@@ -42,7 +46,8 @@ class Prompts:
             )
             for p in passages
         )
-        user = self.answer.format(passages=blocks, question=question.strip())
+        day = today or datetime.now(UTC).date()
+        user = self.answer.format(passages=blocks, question=question.strip(), today=day.isoformat())
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
     def condense_messages(self, question: str, history: list[Turn]) -> list[Message]:

@@ -1,3 +1,5 @@
+from datetime import UTC, date, datetime
+
 from qa.prompt import Prompts
 from qa.schemas import Passage, Turn
 
@@ -14,6 +16,11 @@ def test_answer_prompt_numbers_passages_with_title_source_and_date() -> None:
     assert "[1] Flood barrier opens (Sample News, 2024-10-21)\nThe barrier held." in user["content"]
     assert "[2] Untitled wire (unknown source, undated)\nNo date here." in user["content"]
     assert user["content"].rstrip().endswith("Question: Did the barrier hold?")
+    assert user["content"].startswith(f"Today is {datetime.now(UTC).date().isoformat()}.")
+    _, dated = Prompts.load().answer_messages(
+        "Did it hold this week?", passages, date(2024, 10, 22)
+    )
+    assert dated["content"].startswith("Today is 2024-10-22.")
 
 
 def test_condense_prompt_keeps_recent_short_history() -> None:
