@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,6 +111,34 @@ def test_answer_with_citation_opens_marked_passage(page: Page, api: str) -> None
     page.screenshot(path=ARTIFACTS / "chat-desktop.png")
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
+
+
+def test_passage_panel_lists_wire_copies(page: Page, fake_llm: FakeLLM) -> None:
+    fake_llm.quote = "fully restored at 3:25"
+    msg = ask(page, "Why did the Paylark payments app go down?")
+    expect(msg.locator(".answer")).to_contain_text("fully restored at 3:25")
+    msg.locator(".answer .cite").first.click()
+    panel = page.locator("#passage-panel")
+    expect(panel.locator(".panel-title")).to_have_text(
+        "Faulty update knocks out Paylark payments app for nine hours"
+    )
+    expect(panel.locator(".passage-text mark")).to_contain_text("fully restored at 3:25")
+    also = panel.locator(".also-reported")
+    expect(also).to_have_text("Also reported by: Valley Times (2024-10-02)")
+    link = also.get_by_role("link", name="Valley Times (2024-10-02)")
+    expect(link).to_have_attribute("href", "https://example.com/tech/paylark-app-outage")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", re.compile(r"\bnoopener\b"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "chat-also-reported.png")
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+
+    fake_llm.quote = None
+    other = ask(page, QUESTION)
+    other.locator(".answer .cite").first.click()
+    expect(panel.locator(".passage-text mark")).to_contain_text("240mm")
+    expect(panel.locator(".also-reported")).to_have_count(0)
 
 
 def test_follow_up_sends_history(page: Page, fake_llm: FakeLLM) -> None:

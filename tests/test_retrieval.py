@@ -185,3 +185,28 @@ def test_ingest_update_and_delete_keep_both_indexes_in_step(
 
 def _must_not_run(*_: object) -> None:
     raise AssertionError("the saved index should have been loaded")
+
+
+def test_records_of_an_older_index_format_are_refreshed_without_reembedding(
+    tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    store = Store(make_client(tmp_path / "chroma"), "upgrade")
+    ingest = Ingestor(embedder, store, 128, 24)
+    doc = Document(
+        id="tram",
+        title="Tram line opens",
+        text="The new tram line opened on Monday with 14 stops. " * 8,
+        metadata={"section": "transport"},
+    )
+    ingest.ingest_document(doc)
+    before = store.chunks.get(ids=store.chunk_ids("tram"), include=["embeddings"])["embeddings"]
+    # what version 1 stored: no format, no signature, no metadata on the chunks
+    store.documents.update(ids=["tram"], metadatas=[{"index_format": 1, "minhash": ""}])
+    ids = store.chunk_ids("tram")
+    store.chunks.update(ids=ids, metadatas=[{"m_section": "none"} for _ in ids])
+    assert ingest.ingest_document(doc) == ("updated", 0)
+    after = store.chunks.get(ids=store.chunk_ids("tram"), include=["embeddings", "metadatas"])
+    assert (after["embeddings"] == before).all()
+    assert all(m["m_section"] == "transport" for m in after["metadatas"])
+    assert store.index_state("tram") == (doc.content_hash, 2)
+    assert ingest.ingest_document(doc) == ("unchanged", 0)

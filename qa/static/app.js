@@ -337,6 +337,26 @@
     return spans.sort((a, b) => a[0] - b[0]);
   }
 
+  // Other outlets' near-identical copies of the same wire story: "Also reported by: A (date), B".
+  function alsoReported(copies) {
+    copies = Array.isArray(copies) ? copies.filter((c) => c && typeof c === "object") : [];
+    if (!copies.length) return null;
+    const line = el("p", "also-reported", "Also reported by: ");
+    copies.forEach((c, i) => {
+      if (i) line.append(", ");
+      const date = c.published ? String(c.published).slice(0, 10) : "";
+      const label = `${c.source || c.title || c.doc_id || "another outlet"}${date ? ` (${date})` : ""}`;
+      const url = safeUrl(c.url);
+      if (url) {
+        const a = el("a", null, label);
+        Object.assign(a, { href: url, target: "_blank", rel: "noopener noreferrer" });
+        if (c.title) a.title = String(c.title);
+        line.append(a);
+      } else line.append(label);
+    });
+    return line;
+  }
+
   function openPanel(msg, n, trigger) {
     const p = msg.passages.find((x) => x.n === n);
     const cites = msg.citations.filter((c) => c.n === n);
@@ -346,6 +366,9 @@
     $(".panel-n", panel).textContent = `[${n}]`;
     $(".panel-title", panel).textContent = info.title || info.doc_id || "Untitled";
     $(".panel-meta", panel).textContent = metaLine(info);
+    $(".also-reported", panel)?.remove();
+    const also = alsoReported(p && p.also_reported_by);
+    if (also) $(".panel-meta", panel).after(also);
     const link = $(".panel-link", panel), url = safeUrl(info.url);
     if (url) link.href = url; else link.removeAttribute("href");
     link.hidden = !url;
