@@ -134,7 +134,7 @@ def test_passage_panel_lists_wire_copies(page: Page, fake_llm: FakeLLM) -> None:
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
 
-    fake_llm.quote = None
+    fake_llm.quote = "240mm"
     other = ask(page, QUESTION)
     other.locator(".answer .cite").first.click()
     expect(panel.locator(".passage-text mark")).to_contain_text("240mm")
