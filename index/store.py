@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,13 +48,10 @@ def published_timestamp(published: str | None) -> int | None:
     return int(moment.timestamp())
 
 
-def _clean(meta: dict[str, Any]) -> dict[str, Any]:
-    """Chroma metadata cannot hold None."""
-    return {k: v for k, v in meta.items() if v is not None}
-
-
-def chunk_metadata(doc: Document) -> dict[str, Any]:
-    """What every chunk of `doc` carries besides its own offsets (filters read these)."""
+def chunk_metadata(doc: Document, previous: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """What every chunk of `doc` carries besides its own offsets (filters read these).
+    Chroma merges metadata on upsert and deletes keys set to None: so None values stay, and
+    metadata keys the document no longer has (seen in `previous`) are set to None."""
     meta: dict[str, Any] = {
         "doc_id": doc.id,
         "title": doc.title,
@@ -66,25 +63,25 @@ def chunk_metadata(doc: Document) -> dict[str, Any]:
     for key, value in doc.metadata.items():
         if isinstance(value, str | int | float | bool):
             meta[META_PREFIX + key] = value
-    return _clean(meta)
+    gone = {k for m in previous for k in m if k.startswith(META_PREFIX) and k not in meta}
+    return {**dict.fromkeys(gone), **meta}
 
 
 def document_metadata(doc: Document, chunk_count: int) -> dict[str, Any]:
-    return _clean(
-        {
-            "title": doc.title,
-            "url": doc.url,
-            "source": doc.source,
-            "published": doc.published,
-            "content_hash": doc.content_hash,
-            "chunk_count": chunk_count,
-            "metadata_json": json.dumps(doc.metadata),
-            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "length": len(doc.text),
-            "minhash": dedup.signature(doc.text),
-            "index_format": INDEX_FORMAT,
-        }
-    )
+    # None deletes a key an earlier version of the record had (Chroma merges on upsert)
+    return {
+        "title": doc.title,
+        "url": doc.url,
+        "source": doc.source,
+        "published": doc.published,
+        "content_hash": doc.content_hash,
+        "chunk_count": chunk_count,
+        "metadata_json": json.dumps(doc.metadata),
+        "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "length": len(doc.text),
+        "minhash": dedup.signature(doc.text),
+        "index_format": INDEX_FORMAT,
+    }
 
 
 @dataclass
@@ -174,7 +171,8 @@ class Store:
         part-way leaves the old record's hash, so the next ingest redoes the document."""
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk is required")
-        shared = chunk_metadata(doc)
+        old = self.chunks.get(where={"doc_id": doc.id}, include=["metadatas"])
+        shared = chunk_metadata(doc, old["metadatas"] or [])
         for i in range(0, len(chunks), WRITE_BATCH):
             batch = chunks[i : i + WRITE_BATCH]
             self.chunks.upsert(
@@ -188,8 +186,7 @@ class Store:
             )
         self.version += 1
         keep = {c.id for c in chunks}
-        old = self.chunks.get(where={"doc_id": doc.id}, include=[])["ids"]
-        stale = [cid for cid in old if cid not in keep]
+        stale = [cid for cid in old["ids"] if cid not in keep]
         if stale:
             self.chunks.delete(ids=stale)
         centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1])
@@ -205,7 +202,7 @@ class Store:
         """Rewrite the metadata of a document stored by an older index format; its text, and
         so its chunks and vectors, are unchanged."""
         found = self.chunks.get(where={"doc_id": doc.id}, include=["metadatas"])
-        shared = chunk_metadata(doc)
+        shared = chunk_metadata(doc, found["metadatas"] or [])
         offsets = ("position", "start", "end")
         metas = [{**shared, **{k: m[k] for k in offsets}} for m in found["metadatas"]]
         for i in range(0, len(metas), WRITE_BATCH):

@@ -154,3 +154,28 @@ def test_duplicate_wire_story_takes_one_slot(embedder: MiniLMEmbedder, store: St
     texts = [h.text for h in hits]
     assert len(hits) == 3 and len(set(texts)) == 3  # without the check, the copy's chunks repeat
     assert hits[0].doc_id in {"city-flood-barrier-2024", "flood-wire-copy"}
+
+
+def test_an_update_drops_metadata_the_document_no_longer_has(
+    embedder: MiniLMEmbedder, store: Store
+) -> None:
+    ing = ingestor(embedder, store)
+    text = "The Quillon ferry sails twice a day to Marlow, the operator said on Friday."
+    first = Document(id="ferry", title="Ferry", text=text, url="https://example.com/f",
+                     source="Harbor Wire", metadata={"section": "transport", "region": "north"})  # fmt: skip
+    ing.ingest_document(first)
+    r = Retriever(embedder, store)
+    north = Filters(metadata={"region": "north"})
+    assert [p.doc_id for p in r.search("Quillon ferry", 3, north)] == ["ferry"]
+    ing.ingest_document(
+        Document(id="ferry", title="Ferry", text=text, metadata={"section": "transport"})
+    )
+    assert r.search("Quillon ferry", 3, north) == []
+    [passage] = r.search("Quillon ferry", 3, Filters(metadata={"section": "transport"}))
+    assert passage.url is None and passage.source is None
+    assert (
+        store.chunks.get(where={"doc_id": "ferry"}, include=["metadatas"])["metadatas"][0].get(
+            "m_region"
+        )
+        is None
+    )
