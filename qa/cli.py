@@ -116,7 +116,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"[red]unknown mode {', '.join(unknown)}; choose from {', '.join(MODES)}[/]")
         return 2
     try:
-        questions = evaluate.load_questions(args.dataset)
+        questions = evaluate.load_questions(args.dataset)[: args.limit or None]
     except (OSError, ValueError) as error:
         console.print(f"[red]{error}[/]")
         return 2
@@ -204,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--compare", help="several modes side by side, e.g. vector,bm25,hybrid")
     ev.add_argument("--k", type=int, help="passages given to the LLM with --answers")
     ev.add_argument("--answers", action="store_true", help="also answer with the configured LLM")
+    ev.add_argument("--limit", type=int, help="only the first N questions")
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.add_argument("--out", type=Path, help="also write the JSON results here")
 

@@ -153,9 +153,8 @@ class Retriever:
             )
             lists.append([known[cid] for cid in hits if cid in known])
         self._refresh_duplicates()
-        reference = (filters.as_of if filters and filters.as_of else None) or datetime.now(
-            UTC
-        ).date()
+        as_of = filters.as_of if filters else None
+        reference = as_of or datetime.now(UTC).date()
         latest = min(d for d in (filters.published_before, reference) if d) if filters else None
         return self._fuse(lists, reference, bool(_NOW_CUE.search(query)), latest)
 
