@@ -116,8 +116,8 @@ def evaluate_retrieval(
         latencies.append((time.perf_counter() - clock) * 1000)
         ranked = [{a.doc_id, *(c.doc_id for c in a.copies)} for a in articles]
         rows.append(retrieval_scores(ranked, set(q.gold_doc_ids)))
-    if not rows:
-        raise ValueError("no question has gold_doc_ids: nothing to score retrieval against")
+    if not rows:  # no gold articles given: only answers can be scored
+        return {"questions": 0}
     keys = [*(f"recall@{k}" for k in CUTOFFS), "mrr@10", "ndcg@10"]
     return {
         "questions": len(rows),

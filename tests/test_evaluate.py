@@ -79,6 +79,24 @@ def test_eval_scores_answers_from_the_configured_llm(
     assert len(state.requests) == 30
 
 
+def test_questions_without_gold_articles_score_answers_only(
+    tmp_path: Path, fake_llm_server: tuple[FakeLLM, str]
+) -> None:
+    state, url = fake_llm_server
+    state.reset()
+    assert run(["ingest", "--quiet", str(SAMPLE_DIR)], tmp_path).returncode == 0
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"question": "How much did the barrier cost and how many years did it take to build?", "answer": "48 million euros"}\n'
+    )
+    env = {"QA_LLM_BASE_URL": url, "QA_LLM_MODEL": "fake-model"}
+    result = run(["eval", str(questions), "--answers", "--json"], tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)["hybrid"]
+    assert scores["retrieval"] == {"questions": 0}  # nothing to score without gold articles
+    assert scores["answers"]["answer_accuracy"] == 1.0, scores  # the extractive answer has it
+
+
 def test_eval_refuses_an_empty_index_and_unknown_modes(tmp_path: Path) -> None:
     empty = run(["eval", str(SAMPLE_QUESTIONS)], tmp_path)
     assert empty.returncode == 2 and "qa ingest" in empty.stderr
