@@ -58,6 +58,10 @@ class KeywordIndex:
         )
         return tokens  # type: ignore[return-value]
 
+    def refresh(self) -> None:
+        """Bring the index up to date now (after an ingest), not on the next search."""
+        self._ensure_current()
+
     def _ensure_current(self) -> None:
         signature = (self.store.version, self.store.chunks.count())
         if signature == self._signature:

@@ -20,6 +20,7 @@ console = Console(stderr=True)
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from index.embed import MiniLMEmbedder
     from index.ingest import Ingestor
+    from index.keyword import KeywordIndex
     from index.load import LoadError
     from qa.services import build_store
 
@@ -27,9 +28,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         console.print(f"[red]no such file or folder:[/] {', '.join(map(str, missing))}")
         return 2
+    store = build_store(settings)
     ingestor = Ingestor(
         MiniLMEmbedder(settings.embed_model_dir, settings.embed_batch_size),
-        build_store(settings),
+        store,
         settings.chunk_tokens,
         settings.chunk_overlap,
     )
@@ -49,6 +51,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         report = ingestor.ingest_paths(
             args.paths, on_error=on_error, on_done=lambda: progress.advance(task)
         )
+    if report.added or report.updated or not settings.keyword_dir.exists():
+        KeywordIndex(store, settings.keyword_dir).refresh()  # saved, so `serve` just loads it
     print(json.dumps(report.summary()))
     return 1 if report.failed else 0
 
@@ -173,6 +177,10 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
         console.print("[red]name the document ids to delete[/]")
         return 2
     missing = [i for i in args.ids if not store.delete_document(i)]
+    if len(missing) < len(args.ids):
+        from index.keyword import KeywordIndex
+
+        KeywordIndex(store, settings.keyword_dir).refresh()
     for doc_id in missing:
         console.print(f"[yellow]no document {doc_id}[/]")
     return 1 if missing else 0

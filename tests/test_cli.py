@@ -34,10 +34,17 @@ def test_ingest_reports_counts_and_is_idempotent(tmp_path: Path) -> None:
     assert summary["added"] == SAMPLE_ARTICLES and summary["failed"] == 0
     second = run(["ingest", "--quiet", str(SAMPLE_DIR)], tmp_path)
     assert json.loads(second.stdout)["unchanged"] == SAMPLE_ARTICLES
+    saved = tmp_path / "data" / "bm25" / "cli" / "rows.json"
+    assert saved.is_file(), "ingest leaves a saved BM25 index for `serve` to load"
     listing = run(["documents", "list"], tmp_path)
     assert "nk-russia-weapons-2024" in listing.stdout
     search = run(["search", "240mm rocket launchers", "--top-k", "1"], tmp_path)
     assert json.loads(search.stdout)[0]["doc_id"] == "nk-russia-weapons-2024"
+    before = saved.read_text()
+    assert run(["documents", "delete", "nk-russia-weapons-2024"], tmp_path).returncode == 0
+    assert saved.read_text() != before, "delete re-saves the BM25 index"
+    after = run(["search", "240mm rocket launchers", "--top-k", "3"], tmp_path, QA_RETRIEVAL="bm25")
+    assert all(p["doc_id"] != "nk-russia-weapons-2024" for p in json.loads(after.stdout))
 
 
 def test_ingest_names_malformed_lines_and_fails(tmp_path: Path) -> None:
