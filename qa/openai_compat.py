@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -14,9 +15,9 @@ from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
 from qa.answer import NOT_ANSWERED, check_answer
-from qa.api import ServicesDep, checked_question, checked_top_k
+from qa.api import ServicesDep, checked_question, checked_top_k, scoped
 from qa.errors import ApiError
-from qa.schemas import Answer, Passage, Turn
+from qa.schemas import Answer, Filters, Passage, Turn
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 MODEL_ID = "newsqa"
@@ -37,6 +38,9 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     top_k: int | None = Field(None, ge=1)
+    # extensions, sent with the SDK's `extra_body`
+    as_of: date | None = None
+    filters: Filters | None = None
 
 
 def _split_conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
@@ -71,10 +75,11 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
     raw_question, history = _split_conversation(body.messages)
     question = checked_question(raw_question, svc)
     top_k = checked_top_k(body.top_k, svc)
+    filters = scoped(body.filters, body.as_of)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:
-        answer = await svc.qa.ask(question, top_k, None, history)
+        answer = await svc.qa.ask(question, top_k, filters, history)
         usage = answer.usage or {}
         return {
             "id": completion_id,
@@ -113,7 +118,7 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
         yield chunk({"role": "assistant", "content": ""})
         sent, raw = "", ""
         passages: list[Passage] = []
-        async for event, data in svc.qa.ask_stream(question, top_k, None, history):
+        async for event, data in svc.qa.ask_stream(question, top_k, filters, history):
             if event == "sources":
                 passages = [Passage.model_validate(p) for p in data["passages"]]
             elif event == "delta":

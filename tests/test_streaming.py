@@ -91,6 +91,14 @@ def test_openai_client_non_streaming(api: str, client: httpx.Client) -> None:
     extra = reply.model_extra or {}
     assert extra["grounded"] is True
     assert "170mm self-propelled howitzers" in extra["citations"][0]["quote"]
+    # as of a day before the article, it is not there to answer from
+    before = oa.chat.completions.create(
+        model="newsqa",
+        messages=[{"role": "user", "content": QUESTION}],
+        extra_body={"as_of": "2024-11-03"},
+    )
+    assert (before.model_extra or {})["grounded"] is False
+    assert "240mm" not in (before.choices[0].message.content or "")
 
 
 def test_openai_client_streaming(api: str, client: httpx.Client) -> None:
