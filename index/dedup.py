@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -66,8 +66,13 @@ class DuplicateIndex:
         self._group_of: dict[str, str] = {}
         self._members: dict[str, list[Copy]] = {}
 
-    def rebuild(self, signature: object, records: Iterable[tuple[Copy, str | None]]) -> None:
-        """`records`: each stored document with its MinHash (None: never a duplicate)."""
+    def refresh(
+        self, signature: object, records: Callable[[], Iterable[tuple[Copy, str | None]]]
+    ) -> None:
+        """Regroup when `signature` (the store's state) changed; `records()` gives each stored
+        document with its MinHash (None: never a duplicate)."""
+        if signature == self._signature:
+            return
         with self._lock:
             if signature == self._signature:
                 return
@@ -82,7 +87,7 @@ class DuplicateIndex:
                     doc_id = parent[doc_id]
                 return doc_id
 
-            for copy, encoded in records:
+            for copy, encoded in records():
                 copies[copy.doc_id] = copy
                 parent[copy.doc_id] = copy.doc_id
                 if encoded is None:

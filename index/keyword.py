@@ -94,7 +94,7 @@ class KeywordIndex:
         self._stamps = np.array([r.get("published_ts", np.nan) for r in rows], dtype=np.float64)
 
     # --- persistence -----------------------------------------------------------------------
-    def _save(self, print_: str) -> None:
+    def _save(self, ids_fingerprint: str) -> None:
         if self.cache_dir is None:
             return
         staging = self.cache_dir.with_name(self.cache_dir.name + ".tmp")
@@ -102,7 +102,7 @@ class KeywordIndex:
         staging.mkdir(parents=True)
         if self._bm25 is not None:
             self._bm25.save(str(staging / "bm25"))
-        rows = {"fingerprint": print_, "ids": self._ids, "rows": self._rows}
+        rows = {"fingerprint": ids_fingerprint, "ids": self._ids, "rows": self._rows}
         (staging / "rows.json").write_text(json.dumps(rows))
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         staging.rename(self.cache_dir)  # a reader sees the old index or the new one, never half

@@ -130,10 +130,6 @@ class Store:
             return None
         return str(metas[0]["content_hash"]), int(metas[0].get("index_format", 1))
 
-    def content_hash(self, doc_id: str) -> str | None:
-        state = self.index_state(doc_id)
-        return state[0] if state else None
-
     def get_document(self, doc_id: str) -> StoredDocument | None:
         found = self.documents.get(ids=[doc_id], include=["metadatas", "documents"])
         if not found["ids"]:

@@ -105,12 +105,13 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    import copy
     from dataclasses import replace
 
     from qa import evaluate
     from qa.pipeline import QAService
     from qa.prompt import Prompts
-    from qa.retrieve import MODES, Mode, Retriever
+    from qa.retrieve import MODES, Mode
     from qa.services import build_embedder, build_llm, build_retriever, build_store
 
     modes = [m.strip() for m in (args.compare or args.mode or settings.retrieval).split(",")]
@@ -131,13 +132,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     llm = build_llm(settings) if args.answers else None
 
     def service_for(mode: Mode) -> QAService:
-        moded = Retriever(
-            retriever.embedder,
-            retriever.store,
-            retriever.keyword,
-            replace(retriever.config, mode=mode),
-            retriever.duplicates,
-        )
+        moded = copy.copy(retriever)  # shares the indexes, only the mode differs
+        moded.config = replace(retriever.config, mode=mode)
         assert llm is not None
         return QAService(moded, llm, Prompts.load(), settings.llm_max_tokens)
 

@@ -131,7 +131,6 @@ async def evaluate_answers(
     service: QAService,
     questions: list[EvalQuestion],
     top_k: int,
-    progress: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     rows, latencies, failures = [], [], 0
     for q in questions:
@@ -141,9 +140,6 @@ async def evaluate_answers(
         except AnswerFailed:
             failures += 1
             continue
-        finally:
-            if progress:
-                progress()
         latencies.append(time.perf_counter() - clock)
         row: dict[str, float] = {"grounded": float(answer.grounded)}
         if q.answer:

@@ -107,7 +107,6 @@ class Retriever:
         self.keyword = keyword if keyword is not None else KeywordIndex(store)
         self.config = config or RetrievalConfig()
         self.duplicates = duplicates if duplicates is not None else DuplicateIndex()
-        self._duplicates_signature: object = None
 
     def search(
         self, query: str, top_k: int, filters: Filters | None = None, mode: Mode | None = None
@@ -206,9 +205,7 @@ class Retriever:
 
     def _refresh_duplicates(self) -> None:
         signature = (self.store.version, self.store.documents.count())
-        if signature != self._duplicates_signature:
-            self.duplicates.rebuild(signature, self.store.document_records())
-            self._duplicates_signature = signature
+        self.duplicates.refresh(signature, self.store.document_records)
 
 
 def _after(published: str | None, latest: date | None) -> bool:
