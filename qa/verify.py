@@ -37,6 +37,32 @@ _NUMBER_WORDS = {
         "zero one two three four five six seven eight nine ten eleven twelve".split()
     )
 }
+# irregular verbs, so "sent" and "send" (or "won" and "wins") are the same word
+_IRREGULAR = {
+    form: base
+    for base, forms in {
+        "send": "sent", "win": "won", "give": "gave given", "take": "took taken",
+        "make": "made", "say": "said", "tell": "told", "lead": "led", "leave": "left",
+        "hold": "held", "meet": "met", "pay": "paid", "sell": "sold", "buy": "bought",
+        "bring": "brought", "begin": "began begun", "come": "came", "go": "went gone",
+        "see": "saw seen", "find": "found", "fight": "fought", "think": "thought",
+        "strike": "struck stricken", "spend": "spent", "build": "built", "lose": "lost",
+        "choose": "chose chosen", "fall": "fell fallen", "rise": "rose risen",
+        "become": "became", "run": "ran", "shoot": "shot", "stand": "stood",
+        "drive": "drove driven", "fly": "flew flown", "grow": "grew grown",
+        "know": "knew known", "throw": "threw thrown", "write": "wrote written",
+        "break": "broke broken", "speak": "spoke spoken", "steal": "stole stolen",
+        "keep": "kept", "seek": "sought", "teach": "taught", "catch": "caught",
+        "feel": "felt", "mean": "meant", "sink": "sank sunk", "draw": "drew drawn",
+        "withdraw": "withdrew withdrawn", "get": "got gotten", "show": "shown",
+        "hide": "hid hidden", "swear": "swore sworn", "wear": "wore worn", "tear": "tore torn",
+        "freeze": "froze frozen", "ride": "rode ridden", "forget": "forgot forgotten",
+        "forbid": "forbade forbidden", "shake": "shook shaken", "eat": "ate eaten",
+        "bear": "bore borne", "arise": "arose arisen", "overtake": "overtook overtaken",
+        "undertake": "undertook undertaken", "uphold": "upheld", "oversee": "oversaw overseen",
+    }.items()
+    for form in forms.split()
+}  # fmt: skip
 _MONTHS = "january february march april may june july august september october november december"
 
 
@@ -68,10 +94,10 @@ def tokenize(text: str) -> list[Token]:
             norm = norm.rstrip(".")
         else:
             norm = low.removesuffix("'s")
-        content = number or (norm not in STOPWORDS and len(norm) > 1)
-        name = not number and raw[0].isupper() and content and (i > 0 or len(raw) > 1)
-        stem = norm if number else _stemmer().stemWord(norm)
         negation = low in NEGATIONS
+        content = number or (norm not in STOPWORDS and len(norm) > 1 and not negation)
+        name = not number and raw[0].isupper() and content and (i > 0 or len(raw) > 1)
+        stem = norm if number else _stemmer().stemWord(_IRREGULAR.get(norm, norm))
         tokens.append(Token(raw, norm, stem, content, name, number, negation))
     return tokens
 
