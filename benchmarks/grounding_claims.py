@@ -90,26 +90,31 @@ def _passages(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def build(args: argparse.Namespace) -> None:
-    from benchmarks.grounding_set import load_jsonl
+    from benchmarks.grounding_set import load_articles, load_jsonl
 
-    rows = load_jsonl(args.out / "newsdev-generations.jsonl")
-    texts = {a["id"]: a["text"] for a in load_jsonl(args.news_dev / "corpus.jsonl")}
+    rows = load_jsonl(args.out / f"{args.name}-generations.jsonl")
+    texts = {a["id"]: a["text"] for a in load_articles(args.corpus)}
     rng = random.Random(13)
     claims: list[dict[str, Any]] = []
     unanswerable: list[dict[str, Any]] = []
+    answers: list[dict[str, Any]] = []  # every answer to an answerable question
     for row in rows:
         passages = _passages(row)
         base = {"id": row["id"], "question": row["question"], "passages": passages}
         if row["set"] == "unanswerable":
             unanswerable.append(
-                {**base, "answer": row["reply"], "supported": False, "kind": "unanswerable"}
+                {**base, "answer": row["reply"] or ".", "supported": False, "kind": "unanswerable"}
             )
             continue
+        answers.append(
+            {**base, "answer": row["reply"] or ".", "supported": True, "kind": "answerable",
+             "gold_answer": row["answer"]}
+        )  # fmt: skip
         sentence = answer_sentence(row["reply"], row["answer"])
         if sentence is None:
             continue
         claims.append({**base, "answer": sentence, "supported": True, "kind": "supported"})
-        seen = " ".join(texts[p["id"]][p["start"] : p["end"]] for p in passages)
+        seen = " ".join(p.get("text") or texts[p["id"]][p["start"] : p["end"]] for p in passages)
         for kind, changed in mutations(sentence, row, seen, rng):
             claims.append({**base, "answer": changed, "supported": False, "kind": kind})
     for name, items in (
