@@ -132,14 +132,9 @@ def answer_in_other_articles(q: dict[str, Any], normalized: dict[str, str]) -> b
     return any(wanted in text for doc_id, text in normalized.items() if doc_id not in gold)
 
 
-def passage_ref(p: Passage) -> dict[str, Any]:
-    return {
-        "id": p.doc_id,
-        "title": p.title,
-        "published": p.published,
-        "start": p.start,
-        "end": p.end,
-    }
+def passage_ref(p: Passage, inline: bool) -> dict[str, Any]:
+    ref = {"id": p.doc_id, "title": p.title, "published": p.published}
+    return {**ref, "text": p.text} if inline else {**ref, "start": p.start, "end": p.end}
 
 
 def load_articles(path: Path) -> list[dict[str, Any]]:

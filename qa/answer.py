@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from index.chunk import split_sentences
 from qa.schemas import Citation, Passage, Sentence
-from qa.verify import Quote, best_quote
+from qa.verify import Quote, best_quote, restates
 
 NOT_ANSWERED = "The retrieved articles do not answer this question."
 
@@ -113,7 +113,9 @@ class CheckedSentence:
         )
 
 
-def check_sentence(parsed: ParsedSentence, passages: list[Passage]) -> CheckedSentence:
+def check_sentence(
+    parsed: ParsedSentence, passages: list[Passage], question: str | None = None
+) -> CheckedSentence:
     """Supported when one quote of a cited passage carries the claim. A sentence without a
     marker, or citing a passage that does not carry it, is cited to a passage that does (small
     models forget markers or miscount); otherwise it keeps the markers the model wrote."""
@@ -121,6 +123,8 @@ def check_sentence(parsed: ParsedSentence, passages: list[Passage]) -> CheckedSe
     cited = [n for n in parsed.cited if n in by_n]  # out-of-range markers are dropped
     if _REFUSAL.search(parsed.claim):
         return CheckedSentence(parsed.claim, cited, False, "says the passages do not answer")
+    if question and restates(parsed.claim, question):
+        return CheckedSentence(parsed.claim, cited, False, "restates the question")
     quotes = {n: _quote(parsed.claim, by_n[n]) for n in cited}
     carrying = [n for n in cited if quotes[n].verdict.supported]
     if not carrying:
@@ -183,9 +187,10 @@ def assemble(checked: list[CheckedSentence], passages: list[Passage]) -> Checked
     return CheckedAnswer(answer, ordered, sentences, True, checked)
 
 
-def check_answer(text: str, passages: list[Passage]) -> CheckedAnswer:
+def check_answer(text: str, passages: list[Passage], question: str | None = None) -> CheckedAnswer:
     """Parse a whole answer, check every sentence, assemble (what /check and `ask` do)."""
-    return assemble([check_sentence(p, passages) for p in parse_answer(text)], passages)
+    checked = [check_sentence(p, passages, question) for p in parse_answer(text)]
+    return assemble(checked, passages)
 
 
 def with_markers(claim: str, cited: list[int]) -> str:

@@ -24,7 +24,7 @@ from qa.schemas import CheckCitation, CheckedClaim, CheckRequest, CheckResponse
 def check(request: CheckRequest) -> CheckResponse:
     """What POST /check answers."""
     passages = request.as_passages()
-    result = check_answer(request.answer, passages)
+    result = check_answer(request.answer, passages, request.question)
     return CheckResponse(
         grounded=result.grounded,
         sentences=[

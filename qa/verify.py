@@ -292,3 +292,19 @@ def _better(a: Quote, b: Quote) -> bool:
     key_a = (a.verdict.supported, round(a.verdict.coverage, 6), -(a.end - a.start))
     key_b = (b.verdict.supported, round(b.verdict.coverage, 6), -(b.end - b.start))
     return key_a > key_b
+
+
+_YES_NO = re.compile(
+    r"^\s*(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b", re.I
+)
+
+
+def restates(claim: str, question: str) -> bool:
+    """The claim adds no content word to an open question: it echoes it rather than answers
+    (a small model's way of answering what the passages do not say). Yes/no questions can be
+    answered in their own words, so they are left alone."""
+    if _YES_NO.match(question):
+        return False
+    asked = Evidence(tokenize(question))
+    content = [t for t in tokenize(claim) if t.content]
+    return bool(content) and all(asked.has(t) for t in content)
