@@ -41,7 +41,7 @@ def answer_sentence(reply: str, answer: str) -> str | None:
     """The first sentence (with its markers) that holds the quiz answer."""
     wanted = normalize(_core(answer))
     for parsed in parse_answer(reply):
-        if wanted and wanted in normalize(parsed.claim) and parsed.cited:
+        if wanted and wanted in normalize(parsed.claim):
             return with_markers(parsed.claim, list(parsed.cited))
     return None
 
@@ -100,6 +100,8 @@ def build(args: argparse.Namespace) -> None:
     answers: list[dict[str, Any]] = []  # every answer to an answerable question
     for row in rows:
         passages = _passages(row)
+        if not passages:  # nothing left to answer from (as of the question's day)
+            continue
         base = {"id": row["id"], "question": row["question"], "passages": passages}
         if row["set"] == "unanswerable":
             unanswerable.append(
@@ -117,13 +119,8 @@ def build(args: argparse.Namespace) -> None:
         seen = " ".join(p.get("text") or texts[p["id"]][p["start"] : p["end"]] for p in passages)
         for kind, changed in mutations(sentence, row, seen, rng):
             claims.append({**base, "answer": changed, "supported": False, "kind": kind})
-    for name, items in (
-        ("newsdev-claims.jsonl", claims),
-        ("newsdev-unanswerable.jsonl", unanswerable),
-    ):
-        with (args.out / name).open("w", encoding="utf-8") as out:
-            for item in items:
-                out.write(json.dumps(item, ensure_ascii=False) + "\n")
+    for name, items in (("claims", claims), ("answers", answers + unanswerable)):
+        write_jsonl(args.out / f"{args.name}-{name}.jsonl", items)
         print(name, len(items))
     kinds: dict[str, int] = {}
     for c in claims:
