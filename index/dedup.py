@@ -1,17 +1,16 @@
 """Near-duplicate articles: the same wire story republished by several outlets within days.
 
 Each document's MinHash signature over word shingles is computed at ingest and stored with the
-document record. `DuplicateIndex` groups the stored documents whose estimated Jaccard similarity
-passes the threshold (MinHash LSH, then union-find), rebuilt from the store after writes, so a
-delete or an edit regroups on the next search."""
+document record. `find_groups` groups the documents whose estimated Jaccard similarity passes
+the threshold (MinHash LSH, then union-find); the index writer regroups after every write batch,
+so a delete or an edit regroups before the write returns."""
 
 from __future__ import annotations
 
 import base64
 import re
-import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -56,70 +55,63 @@ class Copy:
     length: int
 
 
-class DuplicateIndex:
-    """Groups of near-duplicate documents, derived from the signatures in the store."""
+@dataclass(frozen=True)
+class DuplicateGroups:
+    """Groups of near-duplicate documents (immutable: a new write makes a new value)."""
 
-    def __init__(self, threshold: float = THRESHOLD):
-        self.threshold = threshold
-        self._lock = threading.Lock()
-        self._signature: object = None
-        self._group_of: dict[str, str] = {}
-        self._members: dict[str, list[Copy]] = {}
-
-    def refresh(
-        self, signature: object, records: Callable[[], Iterable[tuple[Copy, str | None]]]
-    ) -> None:
-        """Regroup when `signature` (the store's state) changed; `records()` gives each stored
-        document with its MinHash (None: never a duplicate)."""
-        if signature == self._signature:
-            return
-        with self._lock:
-            if signature == self._signature:
-                return
-            lsh = MinHashLSH(threshold=self.threshold, num_perm=NUM_PERM)
-            parent: dict[str, str] = {}
-            copies: dict[str, Copy] = {}
-            hashes: dict[str, MinHash] = {}
-
-            def root(doc_id: str) -> str:
-                while parent[doc_id] != doc_id:
-                    parent[doc_id] = parent[parent[doc_id]]
-                    doc_id = parent[doc_id]
-                return doc_id
-
-            for copy, encoded in records():
-                copies[copy.doc_id] = copy
-                parent[copy.doc_id] = copy.doc_id
-                if encoded is None:
-                    continue
-                minhash = _minhash(encoded)
-                for other in lsh.query(minhash):  # LSH finds candidates; the estimate decides
-                    close = _days_apart(copy, copies[other]) <= WINDOW_DAYS
-                    if close and minhash.jaccard(hashes[other]) >= self.threshold:
-                        parent[root(other)] = root(copy.doc_id)
-                lsh.insert(copy.doc_id, minhash)
-                hashes[copy.doc_id] = minhash
-            members: dict[str, list[Copy]] = {}
-            for doc_id in copies:
-                members.setdefault(root(doc_id), []).append(copies[doc_id])
-            self._members = {}
-            self._group_of = {}
-            for group in members.values():
-                if len(group) < 2:
-                    continue
-                group.sort(key=preference)
-                key = group[0].doc_id
-                self._members[key] = group
-                self._group_of.update((c.doc_id, key) for c in group)
-            self._signature = signature
+    group_of: Mapping[str, str] = field(default_factory=dict)
+    members: Mapping[str, list[Copy]] = field(default_factory=dict)
 
     def group(self, doc_id: str) -> str:
         """A key shared by all copies of the same story (the document's own id if unique)."""
-        return self._group_of.get(doc_id, doc_id)
+        return self.group_of.get(doc_id, doc_id)
 
     def copies(self, doc_id: str) -> list[Copy]:
         """Every copy of the document's story, preferred first (empty if it has none)."""
-        return self._members.get(self.group(doc_id), [])
+        return list(self.members.get(self.group(doc_id), []))
+
+
+def find_groups(
+    records: Iterable[tuple[Copy, str | None]], threshold: float = THRESHOLD
+) -> DuplicateGroups:
+    """Group documents given with their MinHash (None: never a duplicate): LSH finds
+    candidates, the estimated Jaccard and the publication window decide, union-find joins."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    parent: dict[str, str] = {}
+    copies: dict[str, Copy] = {}
+    hashes: dict[str, MinHash] = {}
+
+    def root(doc_id: str) -> str:
+        while parent[doc_id] != doc_id:
+            parent[doc_id] = parent[parent[doc_id]]
+            doc_id = parent[doc_id]
+        return doc_id
+
+    for copy, encoded in records:
+        copies[copy.doc_id] = copy
+        parent[copy.doc_id] = copy.doc_id
+        if encoded is None:
+            continue
+        minhash = _minhash(encoded)
+        for other in lsh.query(minhash):
+            close = _days_apart(copy, copies[other]) <= WINDOW_DAYS
+            if close and minhash.jaccard(hashes[other]) >= threshold:
+                parent[root(other)] = root(copy.doc_id)
+        lsh.insert(copy.doc_id, minhash)
+        hashes[copy.doc_id] = minhash
+    members: dict[str, list[Copy]] = {}
+    for doc_id in copies:
+        members.setdefault(root(doc_id), []).append(copies[doc_id])
+    group_of: dict[str, str] = {}
+    keyed: dict[str, list[Copy]] = {}
+    for group in members.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=preference)
+        key = group[0].doc_id
+        keyed[key] = group
+        group_of.update((c.doc_id, key) for c in group)
+    return DuplicateGroups(group_of, keyed)
 
 
 def preference(copy: Copy) -> tuple[int, str]:
