@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.changes import ChangeLog
-from index.dedup import Copy, DuplicateGroups, find_groups
+from index.dedup import DuplicateFinder, DuplicateGroups
 from index.ingest import Ingestor, IngestReport
 from index.keyword import KeywordChunk, KeywordIndex
 from index.load import Document, LoadError
@@ -54,7 +54,7 @@ class Index:
         self.changes = ChangeLog(store)
         self.poll_s = poll_s
         self._lock = threading.RLock()  # one writer (or sync) at a time in this process
-        self._records: dict[str, tuple[Copy, str | None]] = {}
+        self._duplicates = DuplicateFinder()
         self._snapshot: Snapshot | None = None
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
@@ -83,7 +83,9 @@ class Index:
         missing = sorted(stored - mine)
         rows = [KeywordChunk.from_chroma(*c) for c in self.store.chunk_texts(ids=missing)]
         self.keyword.apply(rows, drop_chunks=mine - stored)
-        self._records = {c.doc_id: (c, h) for c, h in self.store.document_records()}
+        self._duplicates = DuplicateFinder()
+        for copy, minhash in self.store.document_records():
+            self._duplicates.put(copy, minhash)
         self._publish()
         log.info(
             "index in step with Chroma: %d chunks, %d read, %d dropped, %.1f s",
@@ -95,8 +97,7 @@ class Index:
 
     def _publish(self) -> None:
         generation = self._snapshot.generation + 1 if self._snapshot else 0
-        groups = find_groups(self._records.values())
-        self._snapshot = Snapshot(self.keyword, groups, generation)
+        self._snapshot = Snapshot(self.keyword, self._duplicates.groups(), generation)
 
     # --- writes ----------------------------------------------------------------------------
     def write(
@@ -143,9 +144,9 @@ class Index:
         found = {c.doc_id: (c, h) for c, h in self.store.document_records(doc_ids)}
         for doc_id in doc_ids:
             if doc_id in found:
-                self._records[doc_id] = found[doc_id]
+                self._duplicates.put(*found[doc_id])
             else:
-                self._records.pop(doc_id, None)
+                self._duplicates.remove(doc_id)
         self._publish()
 
     # --- other processes' writes -----------------------------------------------------------

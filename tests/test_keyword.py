@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from index.dedup import Copy, DuplicateFinder, find_groups, signature
 from index.embed import MiniLMEmbedder
 from index.index import Index
 from index.ingest import Ingestor
 from index.keyword import KeywordChunk, KeywordFilter, KeywordIndex
-from index.load import Document
+from index.load import Document, iter_files, load_path
 from index.store import Store, chunk_metadata, make_client
 from tests.conftest import SAMPLE_DIR
 
@@ -172,3 +173,25 @@ def test_the_change_log_brings_another_reader_in_step(
     reader.sync()
     assert reader.snapshot().keyword.count() == 0
     assert not writer.sync(), "a writer does not re-apply its own batches"
+
+
+def test_duplicate_groups_follow_adds_and_removes_like_a_regrouping() -> None:
+    docs = [d for p in iter_files([SAMPLE_DIR]) for d in load_path(p) if isinstance(d, Document)]
+    [flood] = [d for d in docs if d.id.startswith("city")]
+    copies = [
+        flood.model_copy(update={"id": f"flood-copy-{i}", "text": flood.text + f" Copy {i}."})
+        for i in range(2)
+    ]
+    records = {
+        d.id: (Copy(d.id, d.title, d.source, d.url, d.published, len(d.text)), signature(d.text))
+        for d in [*docs, *copies]
+    }
+    finder = DuplicateFinder()
+    for record in records.values():
+        finder.put(*record)
+    assert len(finder.groups().copies(flood.id)) == 3
+    for gone in (flood.id, "flood-copy-0"):
+        finder.remove(gone)
+        del records[gone]
+        assert finder.groups() == find_groups(records.values())
+    assert finder.groups().copies("flood-copy-1") == []
