@@ -114,9 +114,7 @@ async def add_documents(request: Request, svc: ServicesDep) -> IngestResult:
     ids = [d.id for d in docs]
     if len(set(ids)) != len(ids):
         raise ApiError(422, "invalid_document", "the batch names the same document id twice")
-    report = await run_in_threadpool(svc.ingestor.ingest_documents, docs)
-    # rebuild BM25 now, so the writer waits for it rather than the next question
-    await run_in_threadpool(svc.qa.retriever.keyword.refresh)
+    report = await run_in_threadpool(svc.index.write, docs)  # searchable when it returns
     return IngestResult(
         added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks
     )
@@ -158,9 +156,8 @@ async def get_document(doc_id: str, svc: ServicesDep) -> DocumentOut:
 
 @router.delete("/documents/{doc_id}", status_code=204)
 async def delete_document(doc_id: str, svc: ServicesDep) -> Response:
-    if not await run_in_threadpool(svc.store.delete_document, doc_id):
+    if not await run_in_threadpool(svc.index.delete, doc_id):
         raise ApiError(404, "not_found", f"no document with id {doc_id!r}")
-    await run_in_threadpool(svc.qa.retriever.keyword.refresh)
     return Response(status_code=204)
 
 

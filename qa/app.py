@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from index.embed import Embedder
+from index.lock import DataDirBusy
 from index.store import Store
 from qa.api import router
 from qa.errors import error_response, install_error_handlers
 from qa.llm import LLM
 from qa.logs import configure_logging
 from qa.openai_compat import router as openai_router
-from qa.services import build_services
+from qa.services import build_services, data_dir_lock
 from qa.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -36,10 +39,23 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
-        app.state.services = build_services(settings, llm=llm, embedder=embedder, store=store)
-        yield
-        if llm is None:
-            await app.state.services.llm.aclose()
+        # an embedded Chroma is this process's alone while it serves (a given store is the caller's)
+        lock = data_dir_lock(settings, "qa serve") if store is None else nullcontext()
+        try:
+            with lock:
+                app.state.services = build_services(
+                    settings, llm=llm, embedder=embedder, store=store
+                )
+                index = app.state.services.index
+                await run_in_threadpool(index.open)  # in step with Chroma before any request
+                index.start_polling()  # follow writes made through other processes
+                yield
+                index.close()
+                if llm is None:
+                    await app.state.services.llm.aclose()
+        except DataDirBusy as busy:
+            logging.getLogger(__name__).error("cannot serve: %s", busy)
+            raise
 
     app = FastAPI(
         title="News QA",

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from index.embed import Embedder, MiniLMEmbedder
+from index.index import Index
 from index.ingest import Ingestor
-from index.keyword import KeywordIndex
+from index.lock import DataDirLock
 from index.store import Store, make_client
 from qa.llm import LLM, OpenAIChat
 from qa.pipeline import QAService
 from qa.prompt import Prompts
 from qa.retrieve import RetrievalConfig, Retriever
 from qa.settings import Settings
+
+KEYWORD_FILE = "keyword.sqlite3"  # in settings.keyword_dir
 
 
 @dataclass
@@ -21,7 +25,7 @@ class Services:
     embedder: Embedder
     store: Store
     llm: LLM
-    ingestor: Ingestor
+    index: Index  # the one writer: every write to the store goes through it
     qa: QAService
 
 
@@ -43,14 +47,34 @@ def build_embedder(settings: Settings) -> Embedder:
     return MiniLMEmbedder(settings.embed_model_dir, batch_size=settings.embed_batch_size)
 
 
-def build_retriever(settings: Settings, embedder: Embedder, store: Store) -> Retriever:
+def build_index(settings: Settings, embedder: Embedder | None, store: Store) -> Index:
+    """The index writer (read-only without an embedder: deletes need none)."""
+    ingestor = (
+        Ingestor(embedder, store, settings.chunk_tokens, settings.chunk_overlap)
+        if embedder is not None
+        else None
+    )
+    return Index(store, ingestor, settings.keyword_dir / KEYWORD_FILE)
+
+
+def data_dir_lock(settings: Settings, role: str) -> AbstractContextManager[object]:
+    """Held while a process writes an embedded Chroma (a Chroma server needs none)."""
+    if settings.chroma_url:
+        return nullcontext()
+    return DataDirLock(settings.data_dir, role)
+
+
+def build_retriever(
+    settings: Settings, embedder: Embedder, store: Store, index: Index | None = None
+) -> Retriever:
     config = RetrievalConfig(
         mode=settings.retrieval,
         passages_per_article=settings.passages_per_article,
         recency_weight=settings.recency_weight,
         recency_half_life_days=settings.recency_half_life_days,
     )
-    return Retriever(embedder, store, KeywordIndex(store, settings.keyword_dir), config)
+    index = index or build_index(settings, embedder, store)
+    return Retriever(embedder, store, index, config)
 
 
 def build_services(
@@ -62,8 +86,11 @@ def build_services(
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     llm = llm or build_llm(settings)
-    ingestor = Ingestor(embedder, store, settings.chunk_tokens, settings.chunk_overlap)
+    index = build_index(settings, embedder, store)
     qa = QAService(
-        build_retriever(settings, embedder, store), llm, Prompts.load(), settings.llm_max_tokens
+        build_retriever(settings, embedder, store, index),
+        llm,
+        Prompts.load(),
+        settings.llm_max_tokens,
     )
-    return Services(settings, embedder, store, llm, ingestor, qa)
+    return Services(settings, embedder, store, llm, index, qa)
