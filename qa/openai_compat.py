@@ -7,23 +7,24 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
 
+from index.load import ValidText
 from qa.answer import NOT_ANSWERED, check_answer
 from qa.api import ServicesDep, checked_question, checked_top_k, scoped
 from qa.errors import ApiError
-from qa.schemas import Answer, Filters, Passage, Turn
+from qa.schemas import MAX_TURN_CHARS, Answer, Filters, IsoDate, Passage, Turn
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 MODEL_ID = "newsqa"
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(ValidText):
     role: Literal["system", "user", "assistant", "tool", "developer"]
     content: str | list[dict[str, Any]] | None = None
 
@@ -37,17 +38,19 @@ class ChatRequest(BaseModel):
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
-    top_k: int | None = Field(None, ge=1)
+    top_k: StrictInt | None = Field(None, ge=1)
     # extensions, sent with the SDK's `extra_body`
-    as_of: date | None = None
+    as_of: IsoDate | None = None
     filters: Filters | None = None
 
 
 def _split_conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     if messages[-1].role != "user":
         raise ApiError(422, "invalid_request", "the last message must come from the user")
+    # chat clients resend the whole conversation: a long earlier message is cut to the
+    # limit of a turn (its end, nearest the question), never a reason to refuse the request
     history = [
-        Turn(role=m.role, content=m.text())  # type: ignore[arg-type]
+        Turn(role=m.role, content=m.text()[-MAX_TURN_CHARS:])  # type: ignore[arg-type]
         for m in messages[:-1]
         if m.role in ("user", "assistant") and m.text().strip()
     ]
@@ -100,6 +103,8 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
             },
             **_extras(answer),
         }
+
+    await run_in_threadpool(svc.store.heartbeat)  # a store outage is a 503, not an empty stream
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, str]:
         payload = {

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from index.embed import Embedder, MiniLMEmbedder
 from index.ingest import Ingestor
 from index.keyword import KeywordIndex
+from index.lazy import LazyStore
 from index.store import Store, make_client
 from qa.llm import LLM, OpenAIChat
 from qa.pipeline import QAService
@@ -26,7 +27,10 @@ class Services:
 
 
 def build_store(settings: Settings) -> Store:
-    return Store(make_client(settings.chroma_dir, settings.chroma_url), settings.collection)
+    if settings.chroma_url:  # a server may come up after us: connect on first use
+        url = settings.chroma_url
+        return LazyStore(lambda: make_client(settings.chroma_dir, url), settings.collection)
+    return Store(make_client(settings.chroma_dir), settings.collection)
 
 
 def build_llm(settings: Settings) -> LLM:
