@@ -46,11 +46,12 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         except Exception:
             log.exception("unhandled_error", method=scope["method"], path=scope["path"])
-            if not responded:  # a response already started cannot be replaced
-                response = error_response(
-                    500, "internal_error", f"internal error; quote request id {request_id}"
-                )
-                await response(scope, receive, send_with_id)
+            if responded:  # too late for a JSON error: let the server abort the connection
+                raise
+            response = error_response(
+                500, "internal_error", f"internal error; quote request id {request_id}"
+            )
+            await response(scope, receive, send_with_id)
         finally:
             took = round((time.perf_counter() - started) * 1000, 1)
             (log.error if status >= 500 else log.info)(
