@@ -23,6 +23,7 @@ from qa.schemas import (
     DOCUMENTS_BODY,
     LLM_ERRORS,
     NOT_FOUND,
+    READ_ERRORS,
     SSE,
     Answer,
     AskRequest,
@@ -162,7 +163,7 @@ def _document_out(stored: StoredDocument, with_text: bool) -> DocumentOut:
     )
 
 
-@router.get("/documents", response_model=DocumentList, dependencies=[READ], responses=COMMON_ERRORS)
+@router.get("/documents", response_model=DocumentList, dependencies=[READ], responses=READ_ERRORS)
 async def list_documents(
     svc: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -182,7 +183,7 @@ async def list_documents(
     "/documents/{doc_id:path}",
     response_model=DocumentOut,
     dependencies=[READ],
-    responses={**COMMON_ERRORS, **NOT_FOUND},
+    responses={**READ_ERRORS, **NOT_FOUND},
 )
 async def get_document(doc_id: str, svc: ServicesDep) -> DocumentOut:
     stored = await run_in_threadpool(svc.store.get_document, doc_id)
@@ -195,7 +196,7 @@ async def get_document(doc_id: str, svc: ServicesDep) -> DocumentOut:
     "/documents/{doc_id:path}",
     status_code=204,
     dependencies=[WRITE],
-    responses={**COMMON_ERRORS, **NOT_FOUND},
+    responses={**READ_ERRORS, **NOT_FOUND},
 )
 async def delete_document(doc_id: str, svc: ServicesDep) -> Response:
     if not await run_in_threadpool(svc.store.delete_document, doc_id):

@@ -176,15 +176,18 @@ def error_doc(description: str) -> dict[str, Any]:
     return {"description": description, "model": ErrorBody}
 
 
-# documented on every route: what a caller may get besides the success
-COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: error_doc("the body is not valid JSON"),
+# documented on the routes: what a caller may get besides the success
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
     401: error_doc("an API key is needed (QA_API_KEYS set) and none was sent"),
     403: error_doc("the API key is wrong, or a write came from another machine with no keys set"),
-    413: error_doc("the body is over QA_MAX_BODY_BYTES or the question too long"),
-    415: error_doc("the body is not application/json"),
     422: error_doc("a field is invalid; the message names it"),
     503: error_doc("the Chroma server cannot be reached"),
+}
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {  # routes that take a JSON body
+    **READ_ERRORS,
+    400: error_doc("the body is not valid JSON"),
+    413: error_doc("the body is over QA_MAX_BODY_BYTES or the question too long"),
+    415: error_doc("the body is not application/json"),
 }
 LLM_ERRORS: dict[int | str, dict[str, Any]] = {
     502: error_doc("the LLM failed; the body still carries the retrieved passages"),
