@@ -191,7 +191,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from qa.app import create_app
 
     uvicorn.run(
-        create_app(settings), host=args.host or settings.host, port=args.port or settings.port
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,  # qa.logs configures every logger, uvicorn's included
+        access_log=False,  # the app logs each request itself, with its request id
     )
     return 0
 
@@ -294,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     from qa.logs import configure_logging
 
     settings = get_settings()
-    configure_logging("WARNING" if args.command != "serve" else settings.log_level)
+    level = "WARNING" if args.command != "serve" else settings.log_level
+    configure_logging(level, settings.log_json)
     return COMMANDS[args.command](args, settings)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from index.embed import Embedder, MiniLMEmbedder
 from index.index import Index
 from index.ingest import Ingestor
+from index.lazy import LazyStore
 from index.lock import DataDirLock
 from index.store import Store, make_client
 from qa.llm import LLM, OpenAIChat
@@ -30,7 +31,10 @@ class Services:
 
 
 def build_store(settings: Settings) -> Store:
-    return Store(make_client(settings.chroma_dir, settings.chroma_url), settings.collection)
+    if settings.chroma_url:  # a server may come up after us: connect on first use
+        url = settings.chroma_url
+        return LazyStore(lambda: make_client(settings.chroma_dir, url), settings.collection)
+    return Store(make_client(settings.chroma_dir), settings.collection)
 
 
 def build_llm(settings: Settings) -> LLM:
