@@ -22,7 +22,9 @@ from qa.evaluate import normalize
 _AUX = re.compile(
     r"\b(is|are|was|were|will|has|have|had|can|could|would|should|did|does|do|must)\b"
 )
-_NAME = re.compile(r"(?<![\w.])[A-Z][\w'’-]+(?:\s+(?:of\s+|the\s+)?[A-Z][\w'’-]+)*")
+_NAME = re.compile(
+    r"(?<![\w.])[A-Z][\w'’-]+(?:\s+(?:of\s+|the\s+|d['’])?[A-Z][\w'’-]+|\s+d['’][A-Z][\w-]+)*"
+)
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
 
 
@@ -74,14 +76,20 @@ def mutations(
     else:
         negated = "It is not true that " + sentence[0].lower() + sentence[1:]
     found.append(("negated", negated))
-    names = list(dict.fromkeys(m.group(0) for m in _NAME.finditer(sentence) if m.start() > 0))
-    if len(names) >= 2:
-        a, b = names[0], names[1]
-        if a not in b and b not in a:
-            swapped = re.sub(
-                f"{re.escape(a)}|{re.escape(b)}", lambda m: b if m.group(0) == a else a, sentence
-            )
-            found.append(("roles_swapped", swapped))
+    # two whole names the passages also mention, with words between them: who did what to whom
+    spans = [m for m in _NAME.finditer(sentence) if m.group(0) in passage_text]
+    pairs = [
+        (x.group(0), y.group(0))
+        for i, x in enumerate(spans)
+        for y in spans[i + 1 :]
+        if y.start() - x.end() > 3 and x.group(0) not in y.group(0) and y.group(0) not in x.group(0)
+    ]
+    if pairs:
+        a, b = pairs[0]
+        swapped = re.sub(
+            f"{re.escape(a)}|{re.escape(b)}", lambda m: b if m.group(0) == a else a, sentence
+        )
+        found.append(("roles_swapped", swapped))
     return found
 
 

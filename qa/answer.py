@@ -151,9 +151,8 @@ def check_sentence(
             closest_n = max(others, key=lambda n: others[n].verdict.coverage)
             quotes, cited = {closest_n: others[closest_n]}, []
     if carrying and question:
-        n = carrying[0]
-        quote = by_n[n].text[quotes[n].start : quotes[n].end]
-        if off_question(parsed.claim, quote, by_n[n].title, question):
+        n = carrying[0]  # its passage, not just the quote: the context that makes it an answer
+        if off_question(parsed.claim, by_n[n].text, by_n[n].title, question):
             kept = {n: quotes[n] for n in carrying}
             return CheckedSentence(
                 parsed.claim, carrying, False, "does not answer the question", kept

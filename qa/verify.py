@@ -65,6 +65,12 @@ _IRREGULAR = {
     }.items()
     for form in forms.split()
 }  # fmt: skip
+_SCALES = {
+    "thousand": "thousand", "million": "million", "millions": "million", "billion": "billion",
+    "billions": "billion", "trillion": "trillion", "bn": "billion", "percent": "percent",
+    "per": "", "pc": "percent",
+}  # fmt: skip
+_SCALES = {k: v for k, v in _SCALES.items() if v}
 _MONTHS = "january february march april may june july august september october november december"
 
 
@@ -86,14 +92,29 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     text = re.sub(r"n['’]t\b", " not", text).replace("cannot", "can not")
-    tokens = []
+    tokens: list[Token] = []
     for i, match in enumerate(_WORD.finditer(text)):
         raw = match.group(0)
         low = raw.lower().replace("’", "'")
+        if low in _SCALES and tokens and tokens[-1].number and " " not in tokens[-1].norm:
+            # "4 billion" is one number: "four rocket systems" does not carry "$4 billion"
+            last = tokens[-1]
+            tokens[-1] = Token(
+                last.text,
+                f"{last.norm} {_SCALES[low]}",
+                f"{last.stem} {_SCALES[low]}",
+                True,
+                False,
+                True,
+                False,
+            )
+            continue
         number = raw[0].isdigit() or low in _NUMBER_WORDS
         if number:
             norm = _NUMBER_WORDS.get(low) or low.replace(",", "")
             norm = norm.rstrip(".")
+            if text[match.end() : match.end() + 1] == "%":
+                norm += " percent"
         else:
             norm = low.removesuffix("'s")
         negation = low in NEGATIONS
@@ -134,16 +155,23 @@ class Evidence:
         return any(_same(token.stem, s) for s in self.stems)
 
 
-def header_tokens(title: str | None, published: str | None) -> list[Token]:
-    """The title and the date (as the prompt shows it, and as words: 'June 16, 2022')."""
+def header_tokens(
+    title: str | None, published: str | None, claim: list[Token], quote: tuple[Token, ...] = ()
+) -> list[Token]:
+    """The title and the date the prompt showed: its year, its month, and its day when the claim
+    names the month (a bare "1" in a claim is not carried by a date's first of the month)."""
     text = title or ""
     if published:
         try:
             day = date.fromisoformat(published[:10])
             month = _MONTHS.split()[day.month - 1]
-            text += f" {day.isoformat()} {day.year} {day.day} {month.capitalize()}"
+            text += f" {day.year} {month.capitalize()}"
+            if any(t.norm in (month, month[:3]) for t in claim) and not any(
+                t.norm in (month, month[:3]) for t in quote
+            ):  # "July 12" from the date line, unless the quote gives its own July day
+                text += f" {day.day}"
         except ValueError:
-            text += f" {published}"
+            pass
     return tokenize(text)
 
 
@@ -164,7 +192,8 @@ def judge(claim: list[Token], evidence: Evidence, premise: Evidence | None = Non
     found = [evidence.has(t) for t in content]
     given = [f or bool(premise and premise.has(t)) for t, f in zip(content, found, strict=True)]
     covered = sum(found) / len(content)  # ranks quotes: the one that says most of it
-    missing_numbers = [t for t, g in zip(content, given, strict=True) if t.number and not g]
+    missing_numbers = [t for t in content if t.number and not evidence.has(t)]
+    missing_numbers += _unbound_numbers(claim, evidence.tokens)
     if missing_numbers:
         return Verdict(False, f"number {missing_numbers[0].text} not in quote", covered)
     missing_names = [t for t, g in zip(content, given, strict=True) if t.name and not g]
@@ -178,6 +207,26 @@ def judge(claim: list[Token], evidence: Evidence, premise: Evidence | None = Non
     if any(_roles_differ(claim, reference) for reference in references):
         return Verdict(False, "roles differ from quote", covered)
     return Verdict(True, None, covered)
+
+
+def _unbound_numbers(claim: list[Token], quote: list[Token], reach: int = 4) -> list[Token]:
+    """Numbers of the claim that the quote never has beside the word they go with, although it
+    has that word: "1 months" is not carried by "six months" and a "1" elsewhere (or in the
+    title), nor "July 12" by "July 19" and a "12" elsewhere."""
+    unbound = []
+    quote_stems = {t.stem for t in quote if t.content}
+    for i, t in enumerate(claim):
+        if not t.number:
+            continue
+        beside = [u for u in (claim[i - 1] if i else None, *claim[i + 1 : i + 2]) if u]
+        units = [u for u in beside if u.content and not u.number and u.stem in quote_stems]
+        if not units:
+            continue
+        at = [j for j, q in enumerate(quote) if q.number and q.norm == t.norm]
+        near = {q.stem for j in at for q in quote[max(0, j - reach) : j + 1 + reach]}
+        if not any(u.stem in near for u in units):
+            unbound.append(t)
+    return unbound
 
 
 def _negated_stems(tokens: list[Token], window: int = 4) -> set[str]:
@@ -251,12 +300,18 @@ def _roles_differ(claim: list[Token], quote: list[Token]) -> bool:
             return True
     if any(t.norm == "by" for t in claim) != any(t.norm == "by" for t in quote):
         return False  # one of them is passive: the order may differ
-    plain = [(m, in_quote(m[0])[0]) for m in shared if m[2] is None]
-    for (a, qa_), (b, qb) in zip(plain, plain[1:], strict=False):
-        if a[0] & b[0] or qa_[1] <= qb[1]:
+    plain = [m for m in shared if m[2] is None]
+    for a, b in zip(plain, plain[1:], strict=False):
+        if a[0] & b[0]:
+            continue
+        a_at = [p for _, p, _ in in_quote(a[0])]
+        b_at = [p for _, p, _ in in_quote(b[0])]
+        if max(b_at) >= min(a_at):  # the quote has them in the claim's order somewhere
             continue
         between_claim = {t.stem for t in claim[a[1] + 1 : b[1]] if t.content and not t.name}
-        between_quote = {t.stem for t in quote[qb[1] + 1 : qa_[1]] if t.content and not t.name}
+        between_quote = {
+            t.stem for t in quote[max(b_at) + 1 : min(a_at)] if t.content and not t.name
+        }
         if between_claim & between_quote:
             return True
     return False
@@ -284,15 +339,16 @@ def best_quote(
     """The quote of `text` that carries `claim` (a supported one first, then the closest)."""
     tokens = tokenize(claim)
     premise = Evidence(tokenize(question)) if question else None
-    header = header_tokens(title, published)
     title_tokens = tokenize(title or "")
     best: Quote | None = None
     for start, end, unit in _units(text):
+        header = header_tokens(title, published, tokens, unit)
         verdict = judge(tokens, Evidence(list(unit), header, title_tokens), premise)
         quote = Quote(start, end, verdict)
         if best is None or _better(quote, best):
             best = quote
     if best is None:  # a passage without sentences: its header alone
+        header = header_tokens(title, published, tokens)
         return Quote(0, len(text), judge(tokens, Evidence([], header, title_tokens), premise))
     return best
 
@@ -320,14 +376,13 @@ def restates(claim: str, question: str) -> bool:
     return bool(content) and all(asked.has(t) for t in content)
 
 
-def off_question(claim: str, quote: str, title: str | None, question: str) -> bool:
-    """The claim and its quote touch too few of the question's words: a true sentence of the
-    passages that does not answer this question (small models copy passages when the answer
-    is not there)."""
+def off_question(claim: str, passage: str, title: str | None, question: str) -> bool:
+    """The claim and its passage touch too few of the question's words: a true sentence of a
+    passage about something else (small models copy passages when the answer is not there)."""
     asked = {t.stem: t for t in tokenize(question) if t.content and t.norm not in _GENERIC}
     if len(asked) < 2:
         return False
-    seen = Evidence(tokenize(claim) + tokenize(quote), tokenize(title or ""))
+    seen = Evidence(tokenize(claim) + tokenize(passage), tokenize(title or ""))
     return sum(seen.has(t) for t in asked.values()) / len(asked) < MIN_RELEVANCE
 
 
