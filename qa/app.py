@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -20,7 +21,7 @@ from qa.openai_compat import router as openai_router
 from qa.services import build_services
 from qa.settings import Settings, get_settings
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(str(files("qa") / "static"))  # package data, wherever `qa` is installed
 
 
 def create_app(

@@ -18,11 +18,10 @@ console = Console(stderr=True)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from index.embed import MiniLMEmbedder
     from index.ingest import Ingestor
     from index.keyword import KeywordIndex
     from index.load import LoadError
-    from qa.services import build_store
+    from qa.services import build_embedder, build_store
 
     missing = [p for p in args.paths if not p.exists()]
     if missing:
@@ -30,10 +29,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     store = build_store(settings)
     ingestor = Ingestor(
-        MiniLMEmbedder(settings.embed_model_dir, settings.embed_batch_size),
-        store,
-        settings.chunk_tokens,
-        settings.chunk_overlap,
+        build_embedder(settings), store, settings.chunk_tokens, settings.chunk_overlap
     )
     columns = (
         SpinnerColumn(),

@@ -12,9 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, Locator, Page, expect, sync_playwright
 
-from tests.conftest import ARTIFACTS
 from tests.fake_llm import FakeLLM
-from tests.test_api import QUESTION, sample_docs
+from tests.support import ARTIFACTS, QUESTION
 
 pytestmark = pytest.mark.browser
 
@@ -72,15 +71,8 @@ def open_page(browser: Browser, api: str, **context: Any) -> Iterator[Page]:
 
 
 @pytest.fixture
-def docs(api: str) -> list[dict[str, Any]]:
-    docs = sample_docs()
-    assert httpx.post(f"{api}/documents", json=docs, timeout=60).status_code == 200
-    return docs
-
-
-@pytest.fixture
-def page(browser: Browser, api: str, docs: list[dict[str, Any]]) -> Iterator[Page]:
-    with open_page(browser, api) as page:
+def page(browser: Browser, sample_api: str) -> Iterator[Page]:
+    with open_page(browser, sample_api) as page:
         yield page
 
 
@@ -94,7 +86,7 @@ def ask(page: Page, question: str, state: str = "done") -> Locator:
     return msg
 
 
-def test_answer_with_citation_opens_marked_passage(page: Page, api: str) -> None:
+def test_answer_with_citation_opens_marked_passage(page: Page, sample_api: str) -> None:
     msg = ask(page, QUESTION)
     expect(msg.locator(".answer")).to_contain_text("240mm multiple rocket launchers")
     msg.locator('.answer .cite[data-n="1"]').click()
@@ -104,7 +96,7 @@ def test_answer_with_citation_opens_marked_passage(page: Page, api: str) -> None
     mark = panel.locator(".passage-text mark")
     expect(mark).to_have_count(1)
     expect(mark).to_contain_text("240mm multiple rocket launchers")
-    body = httpx.post(f"{api}/ask", json={"question": QUESTION}, timeout=30).json()
+    body = httpx.post(f"{sample_api}/ask", json={"question": QUESTION}, timeout=30).json()
     [quote] = [c["quote"] for c in body["citations"] if c["n"] == 1]
     expect(mark).to_have_text(quote)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -166,12 +158,12 @@ def test_follow_up_sends_history(page: Page, fake_llm: FakeLLM) -> None:
 
 
 def test_untrusted_article_html_is_shown_as_text(
-    browser: Browser, api: str, docs: list[dict[str, Any]], fake_llm: FakeLLM
+    browser: Browser, sample_api: str, fake_llm: FakeLLM
 ) -> None:
-    assert httpx.post(f"{api}/documents", json=[XSS_DOC], timeout=60).status_code == 200
+    assert httpx.post(f"{sample_api}/documents", json=[XSS_DOC], timeout=60).status_code == 200
     fake_llm.quote = "harbour festival lanterns"
     # Bypass the page's CSP so that a regression to innerHTML would really run the handlers.
-    with open_page(browser, api, bypass_csp=True) as page:
+    with open_page(browser, sample_api, bypass_csp=True) as page:
         dialogs: list[str] = []
 
         def on_dialog(dialog: Dialog) -> None:  # a listener must dismiss, or the page hangs
