@@ -7,7 +7,6 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -15,9 +14,9 @@ from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
 from qa.answer import NOT_ANSWERED, check_answer
-from qa.api import ServicesDep, checked_question, checked_top_k, scoped
+from qa.api import ServicesDep, checked_question, checked_top_k
 from qa.errors import ApiError
-from qa.schemas import Answer, Filters, Passage, Turn
+from qa.schemas import Answer, Passage, Scoped, Turn
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 MODEL_ID = "newsqa"
@@ -33,14 +32,11 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(Scoped):  # as_of, filters and top_k: extensions, sent in `extra_body`
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     top_k: int | None = Field(None, ge=1)
-    # extensions, sent with the SDK's `extra_body`
-    as_of: date | None = None
-    filters: Filters | None = None
 
 
 def _split_conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
@@ -75,7 +71,7 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
     raw_question, history = _split_conversation(body.messages)
     question = checked_question(raw_question, svc)
     top_k = checked_top_k(body.top_k, svc)
-    filters = scoped(body.filters, body.as_of)
+    filters = body.scope()
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:

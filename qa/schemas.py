@@ -8,10 +8,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from index.dedup import Report
+from index.load import MetadataValue
+
 _METADATA_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-
-
-MetadataValue = str | int | float | bool
+AS_OF = "answer as of this day: later articles are ignored (default: today)"
 
 
 class Filters(BaseModel):
@@ -21,9 +22,7 @@ class Filters(BaseModel):
     metadata: dict[str, MetadataValue] = Field(
         default_factory=dict, description="article metadata that must be equal, e.g. section"
     )
-    as_of: date | None = Field(
-        None, description="answer as of this day: later articles are ignored (default: today)"
-    )
+    as_of: date | None = Field(None, description=AS_OF)
 
     @model_validator(mode="after")
     def _check(self) -> Filters:
@@ -41,24 +40,37 @@ class Turn(BaseModel):
     content: str = Field(max_length=20_000)
 
 
-class AskRequest(BaseModel):
-    question: str
-    as_of: date | None = Field(
-        None, description="answer as of this day: later articles are ignored (default: today)"
-    )
-    top_k: int | None = Field(None, ge=1, description="passages to retrieve (1..QA_MAX_TOP_K)")
+class Scoped(BaseModel):
+    """A request's `filters`, with `as_of` also accepted at the top level (as first published);
+    `scope()` is the one place that resolves the two."""
+
+    as_of: date | None = Field(None, description=AS_OF)
     filters: Filters | None = None
+
+    @model_validator(mode="after")
+    def _one_as_of(self) -> Scoped:
+        inner = self.filters.as_of if self.filters else None
+        if self.as_of and inner and self.as_of != inner:
+            raise ValueError("as_of and filters.as_of name different days: give one")
+        return self
+
+    def scope(self) -> Filters | None:
+        """The filters to search with, `as_of` included."""
+        if self.as_of is None:
+            return self.filters
+        return (self.filters or Filters()).model_copy(update={"as_of": self.as_of})
+
+
+class AskRequest(Scoped):
+    question: str
+    top_k: int | None = Field(None, ge=1, description="passages to retrieve (1..QA_MAX_TOP_K)")
     history: list[Turn] = Field(default_factory=list, max_length=50)
     stream: bool = False
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(Scoped):
     query: str
-    as_of: date | None = Field(
-        None, description="answer as of this day: later articles are ignored (default: today)"
-    )
     top_k: int | None = Field(None, ge=1)
-    filters: Filters | None = None
 
 
 class SourceSpan(BaseModel):
@@ -74,16 +86,6 @@ class SourceSpan(BaseModel):
     start: int
     end: int
     score: float
-
-
-class Report(BaseModel):
-    """Another outlet's copy of the same (wire) story."""
-
-    doc_id: str
-    title: str
-    source: str | None = None
-    url: str | None = None
-    published: str | None = None
 
 
 class Passage(SourceSpan):

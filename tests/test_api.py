@@ -85,6 +85,11 @@ def test_out_of_range_marker_never_becomes_a_citation(
             "published_after must not be later than published_before",
         ),
         ({"question": "ok?", "filters": {"metadata": {"bad key!": "x"}}}, 422, "metadata key"),
+        (
+            {"question": "ok?", "as_of": "2024-11-03", "filters": {"as_of": "2024-11-04"}},
+            422,
+            "as_of and filters.as_of name different days",
+        ),
     ],
 )
 def test_bad_questions_get_clear_4xx(
@@ -132,6 +137,7 @@ def test_search_takes_as_of_and_metadata_and_lists_wire_copies(client: httpx.Cli
     top = story[0]
     assert top["doc_id"] == "paylark-outage-harborwire-2024"
     assert [r["source"] for r in top["also_reported_by"]] == ["Valley Times"]
+    assert set(top["also_reported_by"][0]) == {"doc_id", "title", "source", "url", "published"}
     early = search(top_k=10, as_of="2024-09-30")
     assert early and all(p["published"] <= "2024-09-30" for p in early)
     sport = search(top_k=10, filters={"metadata": {"section": "sport"}})

@@ -91,9 +91,14 @@ def test_questions_without_gold_articles_score_answers_only(
     env = {"QA_LLM_BASE_URL": url, "QA_LLM_MODEL": "fake-model", **SAMPLE}
     result = run(["eval", str(questions), "--answers", "--json"], tmp_path, **env)
     assert result.returncode == 0, result.stderr
-    scores = json.loads(result.stdout)["hybrid"]
+    scores = json.loads(result.stdout, parse_constant=_reject)["hybrid"]  # strict JSON
     assert scores["retrieval"] == {"questions": 0}  # nothing to score without gold articles
     assert scores["answers"]["answer_accuracy"] == 1.0, scores  # the extractive answer has it
+    assert scores["answers"]["citation_precision"] is None  # no gold article to be precise about
+
+
+def _reject(constant: str) -> None:
+    raise AssertionError(f"{constant} is not JSON")
 
 
 def test_eval_refuses_an_empty_index_and_unknown_modes(tmp_path: Path) -> None:
