@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,12 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from index.load import Document, describe_validation_error
 from index.store import StoredDocument
 from qa.errors import ApiError
+from qa.prompt import HISTORY_TURNS
 from qa.schemas import (
     Answer,
     AskRequest,
     DocumentList,
     DocumentOut,
-    Filters,
     IngestResult,
     SearchRequest,
     SearchResponse,
@@ -60,25 +59,16 @@ def checked_top_k(top_k: int | None, svc: Services) -> int:
     return top_k or svc.settings.top_k
 
 
-def scoped(filters: Filters | None, as_of: date | None) -> Filters | None:
-    """The request's filters with its top-level `as_of` folded in."""
-    if as_of is None:
-        return filters
-    return (filters or Filters()).model_copy(update={"as_of": as_of})
-
-
 @router.post("/ask", response_model=Answer, responses={502: {}, 504: {}})
 async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
     question = checked_question(body.question, svc)
     top_k = checked_top_k(body.top_k, svc)
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not wants_stream:
-        return await svc.qa.ask(question, top_k, scoped(body.filters, body.as_of), body.history)
+        return await svc.qa.ask(question, top_k, body.scope(), body.history)
 
     async def events() -> AsyncIterator[dict[str, str]]:
-        async for event, data in svc.qa.ask_stream(
-            question, top_k, scoped(body.filters, body.as_of), body.history
-        ):
+        async for event, data in svc.qa.ask_stream(question, top_k, body.scope(), body.history):
             yield {"event": event, "data": json.dumps(data)}
 
     return EventSourceResponse(events(), ping=15)
@@ -87,9 +77,7 @@ async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
 @router.post("/search", response_model=SearchResponse)
 async def search(body: SearchRequest, svc: ServicesDep) -> SearchResponse:
     query = checked_question(body.query, svc)
-    passages = await svc.qa.search(
-        query, checked_top_k(body.top_k, svc), scoped(body.filters, body.as_of)
-    )
+    passages = await svc.qa.search(query, checked_top_k(body.top_k, svc), body.scope())
     return SearchResponse(query=query, passages=passages)
 
 
@@ -158,6 +146,12 @@ async def delete_document(doc_id: str, svc: ServicesDep) -> Response:
         raise ApiError(404, "not_found", f"no document with id {doc_id!r}")
     await run_in_threadpool(svc.qa.retriever.keyword.refresh)
     return Response(status_code=204)
+
+
+@router.get("/config")
+async def config(svc: ServicesDep) -> dict[str, int]:
+    """The limits a client should keep to: the chat page sizes its input and history by them."""
+    return {"max_question_chars": svc.settings.max_question_chars, "history_turns": HISTORY_TURNS}
 
 
 @router.get("/healthz")

@@ -6,12 +6,18 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, Locator, Page, expect, sync_playwright
 
+from index.embed import Embedder
+from qa.app import create_app
+from qa.prompt import HISTORY_TURNS
+from qa.settings import Settings
+from qa.testing import serve_app
 from tests.fake_llm import FakeLLM
 from tests.support import ARTIFACTS, QUESTION
 
@@ -239,3 +245,22 @@ def test_stop_keeps_partial_answer(page: Page, fake_llm: FakeLLM) -> None:
     while not fake_llm.cancelled and time.monotonic() < deadline:
         time.sleep(0.05)
     assert fake_llm.cancelled == 1, "stopping did not cancel the upstream LLM stream"
+
+
+def test_page_keeps_to_the_server_limits(
+    browser: Browser, sample_data: Path, settings: Settings, embedder: Embedder, fake_llm: FakeLLM
+) -> None:
+    """The input takes at most QA_MAX_QUESTION_CHARS; the history sent is what the server reads
+    (HISTORY_TURNS), so a long conversation never meets the 50-turn cap."""
+    limited = settings.model_copy(update={"max_question_chars": 321})
+    sent: list[dict[str, Any]] = []
+    with (
+        serve_app(create_app(limited, embedder=embedder)) as url,
+        open_page(browser, url) as page,
+    ):
+        expect(page.locator("#question")).to_have_attribute("maxlength", "321")
+        page.on("request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/ask") else None)  # fmt: skip
+        for i in range(HISTORY_TURNS // 2 + 2):
+            ask(page, f"{QUESTION} ({i})")
+    assert [len(body["history"]) for body in sent] == [0, 2, 4, 6, 6]
+    assert sent[-1]["history"][0] == {"role": "user", "content": f"{QUESTION} (1)"}
