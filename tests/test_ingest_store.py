@@ -12,7 +12,7 @@ from index.load import Document, iter_files, load_path
 from index.store import Store, make_client
 from qa.retrieve import MODES, RetrievalConfig, Retriever
 from qa.schemas import Filters
-from tests.conftest import SAMPLE_ARTICLES, SAMPLE_DIR
+from tests.support import SAMPLE_ARTICLES, SAMPLE_DIR
 
 
 @pytest.fixture(params=["embedded", "server"])
