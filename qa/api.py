@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Any
 
 import structlog
@@ -17,6 +16,7 @@ from index.load import Document, describe_validation_error
 from index.store import StoredDocument
 from qa import grounding
 from qa.errors import ApiError
+from qa.prompt import HISTORY_TURNS
 from qa.redact import redact
 from qa.schemas import (
     COMMON_ERRORS,
@@ -31,7 +31,6 @@ from qa.schemas import (
     CheckResponse,
     DocumentList,
     DocumentOut,
-    Filters,
     IngestResult,
     SearchRequest,
     SearchResponse,
@@ -75,13 +74,6 @@ def checked_top_k(top_k: int | None, svc: Services) -> int:
     return top_k or svc.settings.top_k
 
 
-def scoped(filters: Filters | None, as_of: date | None) -> Filters | None:
-    """The request's filters with its top-level `as_of` folded in."""
-    if as_of is None:
-        return filters
-    return (filters or Filters()).model_copy(update={"as_of": as_of})
-
-
 @router.post(
     "/ask",
     response_model=Answer,
@@ -95,7 +87,7 @@ def scoped(filters: Filters | None, as_of: date | None) -> Filters | None:
 async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
     question = checked_question(body.question, svc)
     top_k = checked_top_k(body.top_k, svc)
-    filters = scoped(body.filters, body.as_of)
+    filters = body.scope()
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not wants_stream:
         return await svc.qa.ask(question, top_k, filters, body.history)
@@ -112,9 +104,7 @@ async def check(body: CheckRequest) -> CheckResponse:
 @router.post("/search", response_model=SearchResponse, dependencies=[READ], responses=COMMON_ERRORS)
 async def search(body: SearchRequest, svc: ServicesDep) -> SearchResponse:
     query = checked_question(body.query, svc)
-    passages = await svc.qa.search(
-        query, checked_top_k(body.top_k, svc), scoped(body.filters, body.as_of)
-    )
+    passages = await svc.qa.search(query, checked_top_k(body.top_k, svc), body.scope())
     return SearchResponse(query=query, passages=passages)
 
 
@@ -200,6 +190,12 @@ async def delete_document(doc_id: str, svc: ServicesDep) -> Response:
     if not await run_in_threadpool(svc.index.delete, doc_id):
         raise ApiError(404, "not_found", f"no document with id {doc_id!r}")
     return Response(status_code=204)
+
+
+@router.get("/config")
+async def config(svc: ServicesDep) -> dict[str, int]:
+    """The limits a client should keep to: the chat page sizes its input and history by them."""
+    return {"max_question_chars": svc.settings.max_question_chars, "history_turns": HISTORY_TURNS}
 
 
 @router.get("/healthz")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -29,7 +30,7 @@ from qa.security import READ
 from qa.services import build_services, data_dir_lock
 from qa.settings import Settings, get_settings
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(str(files("qa") / "static"))  # package data, wherever `qa` is installed
 # the chat page must not be framed by another site (clickjacking)
 NO_FRAMING = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 

@@ -142,7 +142,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.out:
         evaluate.write_report(results, args.out)
-    print(json.dumps(results, indent=2) if args.json else evaluate.markdown_table(results))
+    print(evaluate.to_json(results) if args.json else evaluate.markdown_table(results))
     return 0
 
 

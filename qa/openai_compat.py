@@ -11,15 +11,15 @@ from typing import Any, Literal
 
 import structlog
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import Field, StrictInt
 from sse_starlette.sse import EventSourceResponse
 
 from index.load import ValidText
 from qa.answer import with_markers
-from qa.api import ServicesDep, checked_question, checked_top_k, scoped
+from qa.api import ServicesDep, checked_question, checked_top_k
 from qa.errors import ApiError
 from qa.pipeline import Checked, Done, Event, Failed
-from qa.schemas import MAX_TURN_CHARS, Answer, Filters, IsoDate, Turn
+from qa.schemas import MAX_TURN_CHARS, Answer, Scoped, Turn
 from qa.streaming import failure_body, internal_error_body, started
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -37,14 +37,11 @@ class ChatMessage(ValidText):
         return self.content or ""
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(Scoped):  # as_of, filters and top_k: extensions, sent in `extra_body`
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     top_k: StrictInt | None = Field(None, ge=1)
-    # extensions, sent with the SDK's `extra_body`
-    as_of: IsoDate | None = None
-    filters: Filters | None = None
 
 
 def _split_conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
@@ -81,7 +78,7 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
     raw_question, history = _split_conversation(body.messages)
     question = checked_question(raw_question, svc)
     top_k = checked_top_k(body.top_k, svc)
-    filters = scoped(body.filters, body.as_of)
+    filters = body.scope()
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:

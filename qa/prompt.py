@@ -1,14 +1,16 @@
-"""Prompt templates (files under `prompts/`), loaded once and filled with numbered passages."""
+"""Prompt templates (`qa/prompts/*.txt`, package data), loaded once and filled with passages."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from qa.schemas import Passage, Turn
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR: Traversable = files("qa") / "prompts"  # where the installed package has them
 Message = dict[str, str]
 HISTORY_TURNS = 6
 HISTORY_TURN_CHARS = 600
@@ -26,9 +28,9 @@ class Prompts:
     condense: str
 
     @classmethod
-    def load(cls, directory: Path = PROMPTS_DIR) -> Prompts:
+    def load(cls, directory: Traversable | Path = PROMPTS_DIR) -> Prompts:
         def read(name: str) -> str:
-            return (directory / f"{name}.txt").read_text(encoding="utf-8").strip()
+            return directory.joinpath(f"{name}.txt").read_text(encoding="utf-8").strip()
 
         return cls(read("system"), read("answer"), read("passage"), read("condense"))
 

@@ -184,14 +184,8 @@ def fuse(
         if age is not None and weight:
             half_life = config.recency_half_life_days
             scores[group] += weight / (RRF_K + 1) * math.exp(-age / half_life)
-        copies = [
-            Report(
-                doc_id=c.doc_id,
-                title=c.title,
-                source=c.source,
-                url=c.url,
-                published=c.published,
-            )
+        copies: list[Report] = [
+            c
             for c in duplicates.copies(group)
             if c.doc_id != speaker and not _after(c.published, latest)
         ]

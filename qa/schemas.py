@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StrictInt, model_validator
 
+from index.dedup import Report
 from index.load import Document, MetadataValue, ValidText
 
 _METADATA_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -21,6 +22,9 @@ def _iso_day_only(value: Any) -> Any:
     raise ValueError("use an ISO 8601 date such as 2024-11-04")
 
 
+AS_OF = "answer as of this day: later articles are ignored (default: today)"
+
+
 IsoDate = Annotated[date, BeforeValidator(_iso_day_only)]
 MAX_TURN_CHARS = 20_000
 
@@ -32,9 +36,7 @@ class Filters(ValidText):
     metadata: dict[str, MetadataValue] = Field(
         default_factory=dict, description="article metadata that must be equal, e.g. section"
     )
-    as_of: IsoDate | None = Field(
-        None, description="answer as of this day: later articles are ignored (default: today)"
-    )
+    as_of: IsoDate | None = Field(None, description=AS_OF)
 
     @model_validator(mode="after")
     def _check(self) -> Filters:
@@ -52,26 +54,39 @@ class Turn(ValidText):
     content: str = Field(max_length=MAX_TURN_CHARS)
 
 
-class AskRequest(ValidText):
+class Scoped(ValidText):
+    """A request's `filters`, with `as_of` also accepted at the top level (as first published);
+    `scope()` is the one place that resolves the two."""
+
+    as_of: IsoDate | None = Field(None, description=AS_OF)
+    filters: Filters | None = None
+
+    @model_validator(mode="after")
+    def _one_as_of(self) -> Scoped:
+        inner = self.filters.as_of if self.filters else None
+        if self.as_of and inner and self.as_of != inner:
+            raise ValueError("as_of and filters.as_of name different days: give one")
+        return self
+
+    def scope(self) -> Filters | None:
+        """The filters to search with, `as_of` included."""
+        if self.as_of is None:
+            return self.filters
+        return (self.filters or Filters()).model_copy(update={"as_of": self.as_of})
+
+
+class AskRequest(Scoped):
     question: str
-    as_of: IsoDate | None = Field(
-        None, description="answer as of this day: later articles are ignored (default: today)"
-    )
     top_k: StrictInt | None = Field(
         None, ge=1, description="passages to retrieve (1..QA_MAX_TOP_K)"
     )
-    filters: Filters | None = None
     history: list[Turn] = Field(default_factory=list, max_length=50)
     stream: bool = False
 
 
-class SearchRequest(ValidText):
+class SearchRequest(Scoped):
     query: str
-    as_of: IsoDate | None = Field(
-        None, description="answer as of this day: later articles are ignored (default: today)"
-    )
     top_k: StrictInt | None = Field(None, ge=1)
-    filters: Filters | None = None
 
 
 class SourceSpan(BaseModel):
@@ -87,16 +102,6 @@ class SourceSpan(BaseModel):
     start: int
     end: int
     score: float
-
-
-class Report(BaseModel):
-    """Another outlet's copy of the same (wire) story."""
-
-    doc_id: str
-    title: str
-    source: str | None = None
-    url: str | None = None
-    published: str | None = None
 
 
 class Passage(SourceSpan):

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     embed_model_dir: Path | None = None
     embed_batch_size: int = Field(8, ge=1)  # measured: 8 embeds ~35 chunks/s here, 32 only ~25
 
-    llm_base_url: str = "http://127.0.0.1:8081/v1"
+    llm_base_url: str = ""  # default: the bundled local LLM on `local_llm_port`
     llm_api_key: str = "sk-local"
     llm_model: str = "qwen2.5-coder-1.5b-instruct"
     llm_timeout_s: float = Field(120.0, gt=0)
@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return _split(self.cors_origins)
+
+    # the bundled LLM that `make run` and the Docker image start (`python -m qa.localmodel`)
+    local_model: Path = Path("var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+    local_llm_port: int = Field(8081, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _default_llm(self) -> "Settings":
+        if not self.llm_base_url:
+            self.llm_base_url = f"http://127.0.0.1:{self.local_llm_port}/v1"
+        return self
 
     @property
     def chroma_dir(self) -> Path:

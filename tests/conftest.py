@@ -5,24 +5,50 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from index.embed import MiniLMEmbedder
+from index.embed import Embedder
 from qa.app import create_app
 from qa.settings import Settings
+from qa.testing import CachingEmbedder, HashingEmbedder, free_port, serve_app, subprocess_server
 from tests.fake_llm import FakeLLM, create_fake_llm_app
-from tests.servers import free_port, serve_app, subprocess_server
+from tests.support import (  # noqa: F401 - also importable from here, as before
+    ARTIFACTS,
+    QUESTION,
+    ROOT,
+    SAMPLE_ARTICLE,
+    SAMPLE_ARTICLES,
+    SAMPLE_DIR,
+    make_settings,
+    sample_docs,
+    shared_embedder,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DIR = ROOT / "data" / "sample"
-SAMPLE_ARTICLES = 17  # in data/sample: 5 + 12 in wire-stories.jsonl
-SAMPLE_ARTICLE = SAMPLE_DIR / "north-korea-russia-weapons.md"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Chroma syncs each write to disk: on tmpfs the tests' stores cost a third of the time
+    shm = Path("/dev/shm")
+    if "PYTEST_DEBUG_TEMPROOT" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(shm)
 
 
 @pytest.fixture(scope="session")
-def embedder() -> MiniLMEmbedder:
-    return MiniLMEmbedder()
+def embedder() -> Embedder:
+    """The real model's vectors, each text embedded once per run: re-ingesting the sample
+    corpus in another test (or `run_cli`) costs Chroma writes, not another pass of the model."""
+    return shared_embedder()
+
+
+@pytest.fixture(scope="session")
+def minilm(embedder: CachingEmbedder) -> Embedder:
+    """The real embedding model itself, uncached (for tests of the model)."""
+    return embedder.inner
+
+
+@pytest.fixture(scope="session")
+def hashing_embedder() -> HashingEmbedder:
+    return HashingEmbedder()
 
 
 @pytest.fixture(scope="session")
@@ -40,26 +66,47 @@ def fake_llm(fake_llm_server: tuple[FakeLLM, str]) -> FakeLLM:
     return state
 
 
-def make_settings(tmp_path: Path, llm_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "data_dir": tmp_path / "data",
-        "llm_base_url": llm_url,
-        "llm_model": "fake-model",
-        "llm_timeout_s": 5.0,
-        "collection": "test",
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
 @pytest.fixture
 def settings(tmp_path: Path, fake_llm_server: tuple[FakeLLM, str]) -> Settings:
     return make_settings(tmp_path, fake_llm_server[1])
 
 
 @pytest.fixture
-def api(settings: Settings, embedder: MiniLMEmbedder, fake_llm: FakeLLM) -> Iterator[str]:
-    """The real app over real HTTP, real embedder and embedded Chroma, talking to the fake LLM."""
+def api(settings: Settings, embedder: Embedder, fake_llm: FakeLLM) -> Iterator[str]:
+    """The real app over real HTTP, real embedder and embedded Chroma, talking to the fake LLM.
+    Its store starts empty; `sample_api` is the same app with data/sample already in."""
+    with serve_app(create_app(settings, embedder=embedder)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def ingested_sample(
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,
+    fake_llm_server: tuple[FakeLLM, str],
+) -> Path:
+    """A data dir holding data/sample, ingested once per run through the real app (real
+    embedder, embedded Chroma, whatever the app writes beside it). Never open it: copy it."""
+    root = tmp_path_factory.mktemp("ingested-sample")
+    settings = make_settings(root, fake_llm_server[1])
+    with serve_app(create_app(settings, embedder=embedder)) as url:
+        reply = httpx.post(f"{url}/documents", json=sample_docs(), timeout=300)
+        assert reply.status_code == 200, reply.text
+    return settings.data_dir
+
+
+@pytest.fixture
+def sample_data(ingested_sample: Path, settings: Settings) -> Path:
+    """This test's own copy of the ingested sample, at `settings.data_dir` (tmp_path/data)."""
+    shutil.copytree(ingested_sample, settings.data_dir)
+    return settings.data_dir
+
+
+@pytest.fixture
+def sample_api(
+    sample_data: Path, settings: Settings, embedder: Embedder, fake_llm: FakeLLM
+) -> Iterator[str]:
+    """The app of `api`, over a copy of the ingested sample corpus."""
     with serve_app(create_app(settings, embedder=embedder)) as url:
         yield url
 

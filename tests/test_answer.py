@@ -2,7 +2,7 @@ from index.chunk import chunk_text
 from index.load import Document, load_path
 from qa.answer import NOT_ANSWERED, SentenceStream, check_answer, parse_answer
 from qa.schemas import Passage
-from tests.conftest import SAMPLE_ARTICLE
+from tests.support import SAMPLE_ARTICLE
 
 
 def passages() -> tuple[Document, list[Passage]]:

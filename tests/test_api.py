@@ -7,25 +7,15 @@ import httpx
 import pytest
 
 from index.embed import MiniLMEmbedder
-from index.load import Document, iter_files, load_path
 from qa.app import create_app
-from tests.conftest import SAMPLE_DIR, make_settings
+from qa.testing import free_port, serve_app, subprocess_server
 from tests.fake_llm import FakeLLM
-from tests.servers import free_port, serve_app
-
-QUESTION = "What weapons were reportedly supplied to Russia?"
-
-
-def sample_docs() -> list[dict]:
-    docs = [d for p in iter_files([SAMPLE_DIR]) for d in load_path(p)]
-    assert all(isinstance(d, Document) for d in docs)
-    return [d.model_dump() for d in docs if isinstance(d, Document)]
+from tests.support import QUESTION, make_settings, sample_docs
 
 
 @pytest.fixture
-def client(api: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api, timeout=30) as c:
-        assert c.post("/documents", json=sample_docs()).status_code == 200
+def client(sample_api: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sample_api, timeout=30) as c:
         yield c
 
 
@@ -95,6 +85,11 @@ def test_out_of_range_marker_never_becomes_a_citation(
             "published_after must not be later than published_before",
         ),
         ({"question": "ok?", "filters": {"metadata": {"bad key!": "x"}}}, 422, "metadata key"),
+        (
+            {"question": "ok?", "as_of": "2024-11-03", "filters": {"as_of": "2024-11-04"}},
+            422,
+            "as_of and filters.as_of name different days",
+        ),
     ],
 )
 def test_bad_questions_get_clear_4xx(
@@ -142,6 +137,7 @@ def test_search_takes_as_of_and_metadata_and_lists_wire_copies(client: httpx.Cli
     top = story[0]
     assert top["doc_id"] == "paylark-outage-harborwire-2024"
     assert [r["source"] for r in top["also_reported_by"]] == ["Valley Times"]
+    assert set(top["also_reported_by"][0]) == {"doc_id", "title", "source", "url", "published"}
     early = search(top_k=10, as_of="2024-09-30")
     assert early and all(p["published"] <= "2024-09-30" for p in early)
     sport = search(top_k=10, filters={"metadata": {"section": "sport"}})
@@ -165,7 +161,9 @@ def test_llm_error_is_502_with_passages(client: httpx.Client, fake_llm: FakeLLM)
 
 
 @pytest.fixture
-def app_with(tmp_path: Path, embedder: MiniLMEmbedder):
+def app_with(tmp_path: Path, embedder: MiniLMEmbedder, sample_data: Path):
+    """Start the app over a copy of the ingested sample, with other settings."""
+
     def start(llm_url: str, **overrides: object):
         settings = make_settings(tmp_path, llm_url, **overrides)
         return serve_app(create_app(settings, embedder=embedder))
@@ -178,7 +176,6 @@ def test_unreachable_llm_is_502_and_not_ready(app_with) -> None:
         app_with(f"http://127.0.0.1:{free_port()}/v1") as url,
         httpx.Client(base_url=url, timeout=30) as c,
     ):
-        c.post("/documents", json=sample_docs())
         reply = c.post("/ask", json={"question": QUESTION})
         assert reply.status_code == 502
         assert "cannot reach the LLM" in reply.json()["error"]["message"]
@@ -195,7 +192,6 @@ def test_llm_timeout_is_504(
         app_with(fake_llm_server[1], llm_timeout_s=0.5) as url,
         httpx.Client(base_url=url, timeout=30) as c,
     ):
-        c.post("/documents", json=sample_docs())
         reply = c.post("/ask", json={"question": QUESTION})
         assert reply.status_code == 504
         assert reply.json()["error"]["type"] == "llm_timeout" and reply.json()["passages"]
@@ -213,8 +209,6 @@ def test_chroma_server_mode_and_503_when_it_goes_away(
 ) -> None:
     import shutil
     import sys
-
-    from tests.servers import subprocess_server
 
     chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
     port = free_port()

@@ -6,15 +6,20 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, Locator, Page, expect, sync_playwright
 
-from tests.conftest import ARTIFACTS
+from index.embed import Embedder
+from qa.app import create_app
+from qa.prompt import HISTORY_TURNS
+from qa.settings import Settings
+from qa.testing import serve_app
 from tests.fake_llm import FakeLLM
-from tests.test_api import QUESTION, sample_docs
+from tests.support import ARTIFACTS, QUESTION
 
 pytestmark = pytest.mark.browser
 
@@ -72,15 +77,8 @@ def open_page(browser: Browser, api: str, **context: Any) -> Iterator[Page]:
 
 
 @pytest.fixture
-def docs(api: str) -> list[dict[str, Any]]:
-    docs = sample_docs()
-    assert httpx.post(f"{api}/documents", json=docs, timeout=60).status_code == 200
-    return docs
-
-
-@pytest.fixture
-def page(browser: Browser, api: str, docs: list[dict[str, Any]]) -> Iterator[Page]:
-    with open_page(browser, api) as page:
+def page(browser: Browser, sample_api: str) -> Iterator[Page]:
+    with open_page(browser, sample_api) as page:
         yield page
 
 
@@ -94,7 +92,7 @@ def ask(page: Page, question: str, state: str = "done") -> Locator:
     return msg
 
 
-def test_answer_with_citation_opens_marked_passage(page: Page, api: str) -> None:
+def test_answer_with_citation_opens_marked_passage(page: Page, sample_api: str) -> None:
     msg = ask(page, QUESTION)
     expect(msg.locator(".answer")).to_contain_text("240mm multiple rocket launchers")
     msg.locator('.answer .cite[data-n="1"]').click()
@@ -104,7 +102,7 @@ def test_answer_with_citation_opens_marked_passage(page: Page, api: str) -> None
     mark = panel.locator(".passage-text mark")
     expect(mark).to_have_count(1)
     expect(mark).to_contain_text("240mm multiple rocket launchers")
-    body = httpx.post(f"{api}/ask", json={"question": QUESTION}, timeout=30).json()
+    body = httpx.post(f"{sample_api}/ask", json={"question": QUESTION}, timeout=30).json()
     [quote] = [c["quote"] for c in body["citations"] if c["n"] == 1]
     expect(mark).to_have_text(quote)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -166,12 +164,12 @@ def test_follow_up_sends_history(page: Page, fake_llm: FakeLLM) -> None:
 
 
 def test_untrusted_article_html_is_shown_as_text(
-    browser: Browser, api: str, docs: list[dict[str, Any]], fake_llm: FakeLLM
+    browser: Browser, sample_api: str, fake_llm: FakeLLM
 ) -> None:
-    assert httpx.post(f"{api}/documents", json=[XSS_DOC], timeout=60).status_code == 200
+    assert httpx.post(f"{sample_api}/documents", json=[XSS_DOC], timeout=60).status_code == 200
     fake_llm.quote = "harbour festival lanterns"
     # Bypass the page's CSP so that a regression to innerHTML would really run the handlers.
-    with open_page(browser, api, bypass_csp=True) as page:
+    with open_page(browser, sample_api, bypass_csp=True) as page:
         dialogs: list[str] = []
 
         def on_dialog(dialog: Dialog) -> None:  # a listener must dismiss, or the page hangs
@@ -256,3 +254,22 @@ def test_stop_keeps_partial_answer(page: Page, fake_llm: FakeLLM) -> None:
     while not fake_llm.cancelled and time.monotonic() < deadline:
         time.sleep(0.05)
     assert fake_llm.cancelled == 1, "stopping did not cancel the upstream LLM stream"
+
+
+def test_page_keeps_to_the_server_limits(
+    browser: Browser, sample_data: Path, settings: Settings, embedder: Embedder, fake_llm: FakeLLM
+) -> None:
+    """The input takes at most QA_MAX_QUESTION_CHARS; the history sent is what the server reads
+    (HISTORY_TURNS), so a long conversation never meets the 50-turn cap."""
+    limited = settings.model_copy(update={"max_question_chars": 321})
+    sent: list[dict[str, Any]] = []
+    with (
+        serve_app(create_app(limited, embedder=embedder)) as url,
+        open_page(browser, url) as page,
+    ):
+        expect(page.locator("#question")).to_have_attribute("maxlength", "321")
+        page.on("request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/ask") else None)  # fmt: skip
+        for i in range(HISTORY_TURNS // 2 + 2):
+            ask(page, f"{QUESTION} ({i})")
+    assert [len(body["history"]) for body in sent] == [0, 2, 4, 6, 6]
+    assert sent[-1]["history"][0] == {"role": "user", "content": f"{QUESTION} (1)"}

@@ -1,6 +1,6 @@
 from index.chunk import chunk_text, count_tokens, split_sentences
 from index.load import Document, load_path
-from tests.conftest import SAMPLE_ARTICLE
+from tests.support import SAMPLE_ARTICLE
 
 
 def sample() -> Document:

@@ -1,31 +1,22 @@
-"""The `qa` console script, run as a user would (a subprocess with QA_* variables)."""
+"""The `qa` console script with QA_* variables: its `main` in this process, and as a process."""
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import SAMPLE_ARTICLES, SAMPLE_DIR
+from qa.testing import free_port, wait_http
 from tests.fake_llm import FakeLLM
-from tests.servers import free_port, wait_http
+from tests.support import COLLECTION, ROOT, SAMPLE_ARTICLES, SAMPLE_DIR
+from tests.support import run_cli as run
 
 QA = [sys.executable, "-m", "qa.cli"]
-
-
-def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "QA_DATA_DIR": str(tmp_path / "data"),
-        "QA_COLLECTION": "cli",
-        **env,
-    }
-    return subprocess.run(
-        [*QA, *args], capture_output=True, text=True, env=environment, timeout=300
-    )
 
 
 def test_ingest_reports_counts_and_is_idempotent(tmp_path: Path) -> None:
@@ -72,17 +63,20 @@ def test_missing_path_is_an_error(tmp_path: Path) -> None:
     assert result.returncode == 2 and "no such file" in result.stderr
 
 
-def test_ask_against_an_unreachable_llm_exits_nonzero(tmp_path: Path) -> None:
-    run(["ingest", "--quiet", str(SAMPLE_DIR)], tmp_path)
-    result = run(["ask", "What weapons?"], tmp_path, QA_LLM_BASE_URL="http://127.0.0.1:9/v1")
+def test_ask_against_an_unreachable_llm_exits_nonzero(tmp_path: Path, sample_data: Path) -> None:
+    llm = {"QA_LLM_BASE_URL": "http://127.0.0.1:9/v1", "QA_COLLECTION": COLLECTION}
+    result = run(["ask", "What weapons?"], tmp_path, **llm)
     assert result.returncode == 3 and "llm_error" in result.stderr
 
 
 def test_ask_prints_cited_answer(
-    tmp_path: Path, fake_llm_server: tuple[FakeLLM, str], fake_llm: FakeLLM
+    tmp_path: Path, sample_data: Path, fake_llm_server: tuple[FakeLLM, str], fake_llm: FakeLLM
 ) -> None:
-    run(["ingest", "--quiet", str(SAMPLE_DIR)], tmp_path)
-    llm = {"QA_LLM_BASE_URL": fake_llm_server[1], "QA_LLM_MODEL": "fake-model"}
+    llm = {
+        "QA_LLM_BASE_URL": fake_llm_server[1],
+        "QA_LLM_MODEL": "fake-model",
+        "QA_COLLECTION": COLLECTION,
+    }
     result = run(["ask", "What weapons were reportedly supplied to Russia?"], tmp_path, **llm)
     assert result.returncode == 0, result.stderr
     answer, citation = result.stdout.splitlines()[:2]
@@ -96,15 +90,55 @@ def test_ask_prints_cited_answer(
 
 
 def test_serve_runs_the_app(tmp_path: Path) -> None:
+    """`qa serve` installed from a wheel, away from this source tree: the prompts and the chat
+    page must travel as package data."""
+    site = install_wheel(tmp_path)
     port = free_port()
-    env = {**os.environ, "QA_DATA_DIR": str(tmp_path / "data"), "QA_PORT": str(port)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(site),
+        "QA_DATA_DIR": str(tmp_path / "data"),
+        "QA_PORT": str(port),
+    }
+    where = subprocess.run(
+        [sys.executable, "-c", "import qa; print(qa.__file__)"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert where.stdout.startswith(str(site)), where.stdout
     proc = subprocess.Popen(
-        [*QA, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [str(site / "bin" / "qa"), "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, 60)
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, 60)  # the prompts loaded at start
         page = httpx.get(f"http://127.0.0.1:{port}/")
         assert page.status_code == 200 and 'id="question"' in page.text
+        assert httpx.get(f"http://127.0.0.1:{port}/static/app.js").status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def install_wheel(tmp_path: Path) -> Path:
+    """Build the project's wheel from a copy of what it packages, check what it holds, and
+    install it (no dependencies: this environment has them) into a folder of its own."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / part, source / part)
+    for package in ("qa", "index"):
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    wheels, site = tmp_path / "wheels", tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)]
+    subprocess.run(build, check=True, capture_output=True)
+    [wheel] = wheels.glob("newsqa-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    prompts = {f"qa/prompts/{n}.txt" for n in ("system", "answer", "passage", "condense")}
+    assert prompts | {f"qa/static/{n}" for n in ("index.html", "app.js", "style.css")} <= names
+    install = [*pip, "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)]
+    subprocess.run(install, check=True, capture_output=True)
+    return site

@@ -12,8 +12,8 @@ import pytest
 from index.embed import MiniLMEmbedder
 from qa.app import create_app
 from qa.localmodel import DEFAULT_PATH, MODEL_ALIAS, serve_command
-from tests.conftest import ROOT, SAMPLE_ARTICLE, make_settings
 from tests.servers import free_port, serve_app, subprocess_server
+from tests.support import ROOT, SAMPLE_ARTICLE, make_settings
 
 pytestmark = pytest.mark.llm
 

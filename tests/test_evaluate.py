@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from qa.evaluate import contains_answer, exact_match, load_questions, retrieval_scores, token_f1
-from tests.conftest import ROOT, SAMPLE_DIR
 from tests.fake_llm import FakeLLM
-from tests.test_cli import run
+from tests.support import COLLECTION, ROOT
+from tests.support import run_cli as run
 
 SAMPLE_QUESTIONS = ROOT / "data" / "eval" / "sample-questions.jsonl"
+SAMPLE = {"QA_COLLECTION": COLLECTION}  # the collection `sample_data` holds
 
 
 def test_answer_metrics_use_squad_normalisation() -> None:
@@ -45,12 +46,12 @@ def test_question_file_errors_name_the_line(tmp_path: Path) -> None:
         load_questions(bad)
 
 
-def test_eval_compares_modes_on_the_sample_set(tmp_path: Path) -> None:
-    assert run(["ingest", "--quiet", str(SAMPLE_DIR)], tmp_path).returncode == 0
+def test_eval_compares_modes_on_the_sample_set(tmp_path: Path, sample_data: Path) -> None:
     out = tmp_path / "eval.json"
     result = run(
         ["eval", str(SAMPLE_QUESTIONS), "--compare", "vector,bm25,hybrid", "--out", str(out)],
         tmp_path,
+        **SAMPLE,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("| mode | recall@1 |") and "| hybrid |" in result.stdout
@@ -63,12 +64,11 @@ def test_eval_compares_modes_on_the_sample_set(tmp_path: Path) -> None:
 
 
 def test_eval_scores_answers_from_the_configured_llm(
-    tmp_path: Path, fake_llm_server: tuple[FakeLLM, str]
+    tmp_path: Path, sample_data: Path, fake_llm_server: tuple[FakeLLM, str]
 ) -> None:
     state, url = fake_llm_server
     state.reset()  # extractive: the passage sentence that shares most words with the question
-    assert run(["ingest", "--quiet", str(SAMPLE_DIR)], tmp_path).returncode == 0
-    env = {"QA_LLM_BASE_URL": url, "QA_LLM_MODEL": "fake-model"}
+    env = {"QA_LLM_BASE_URL": url, "QA_LLM_MODEL": "fake-model", **SAMPLE}
     result = run(["eval", str(SAMPLE_QUESTIONS), "--answers", "--json"], tmp_path, **env)
     assert result.returncode == 0, result.stderr
     answers = json.loads(result.stdout)["hybrid"]["answers"]
@@ -80,21 +80,25 @@ def test_eval_scores_answers_from_the_configured_llm(
 
 
 def test_questions_without_gold_articles_score_answers_only(
-    tmp_path: Path, fake_llm_server: tuple[FakeLLM, str]
+    tmp_path: Path, sample_data: Path, fake_llm_server: tuple[FakeLLM, str]
 ) -> None:
     state, url = fake_llm_server
     state.reset()
-    assert run(["ingest", "--quiet", str(SAMPLE_DIR)], tmp_path).returncode == 0
     questions = tmp_path / "q.jsonl"
     questions.write_text(
         '{"question": "How much did the barrier cost and how many years did it take to build?", "answer": "48 million euros"}\n'
     )
-    env = {"QA_LLM_BASE_URL": url, "QA_LLM_MODEL": "fake-model"}
+    env = {"QA_LLM_BASE_URL": url, "QA_LLM_MODEL": "fake-model", **SAMPLE}
     result = run(["eval", str(questions), "--answers", "--json"], tmp_path, **env)
     assert result.returncode == 0, result.stderr
-    scores = json.loads(result.stdout)["hybrid"]
+    scores = json.loads(result.stdout, parse_constant=_reject)["hybrid"]  # strict JSON
     assert scores["retrieval"] == {"questions": 0}  # nothing to score without gold articles
     assert scores["answers"]["answer_accuracy"] == 1.0, scores  # the extractive answer has it
+    assert scores["answers"]["citation_precision"] is None  # no gold article to be precise about
+
+
+def _reject(constant: str) -> None:
+    raise AssertionError(f"{constant} is not JSON")
 
 
 def test_eval_refuses_an_empty_index_and_unknown_modes(tmp_path: Path) -> None:

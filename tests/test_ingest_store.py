@@ -12,7 +12,7 @@ from index.load import Document, iter_files, load_path
 from index.store import Store, make_client
 from qa.retrieve import MODES, RetrievalConfig, Retriever
 from qa.schemas import Filters
-from tests.conftest import SAMPLE_ARTICLES, SAMPLE_DIR
+from tests.support import SAMPLE_ARTICLES, SAMPLE_DIR
 
 
 @pytest.fixture(params=["embedded", "server"])
@@ -26,11 +26,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
 
 
 def ingestor(embedder: MiniLMEmbedder, store: Store) -> Ingestor:
-    return Ingestor(embedder, store, chunk_tokens=96, chunk_overlap=16)
+    return Ingestor(embedder, store, chunk_tokens=128, chunk_overlap=24)
 
 
-def test_embeddings_are_normalised_and_meaningful(embedder: MiniLMEmbedder) -> None:
-    vectors = embedder.embed(
+def test_embeddings_are_normalised_and_meaningful(minilm: MiniLMEmbedder) -> None:
+    vectors = minilm.embed(
         ["rocket launchers sent to Russia", "artillery shipped to Moscow", "a marathon record"]
     )
     assert vectors.shape == (3, 384)
@@ -38,9 +38,9 @@ def test_embeddings_are_normalised_and_meaningful(embedder: MiniLMEmbedder) -> N
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.1
 
 
-def test_padding_does_not_change_a_text_embedding(embedder: MiniLMEmbedder) -> None:
-    alone = embedder.embed(["short text"])[0]
-    batched = embedder.embed(["short text", "a much longer text " * 30])[0]
+def test_padding_does_not_change_a_text_embedding(minilm: MiniLMEmbedder) -> None:
+    alone = minilm.embed(["short text"])[0]
+    batched = minilm.embed(["short text", "a much longer text " * 30])[0]
     assert float(alone @ batched) > 0.999
 
 

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from index.load import Document, LoadError, iter_files, load_path
-from tests.conftest import SAMPLE_ARTICLE, SAMPLE_DIR
+from tests.support import SAMPLE_ARTICLE, SAMPLE_DIR
 
 
 def test_markdown_front_matter_gives_title_and_metadata() -> None:

@@ -15,7 +15,7 @@ from index.load import Document
 from index.store import Store, make_client
 from qa.retrieve import RetrievalConfig, Retriever, _merge_adjacent
 from qa.schemas import Filters
-from tests.conftest import SAMPLE_DIR
+from tests.support import SAMPLE_DIR
 
 WIRE = "paylark-outage-harborwire-2024"  # the longer copy of the sample's wire story
 WIRE_COPY = "paylark-outage-valleytimes-2024"

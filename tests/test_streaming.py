@@ -8,13 +8,12 @@ import openai
 import pytest
 
 from tests.fake_llm import FakeLLM
-from tests.test_api import QUESTION, sample_docs
+from tests.support import QUESTION
 
 
 @pytest.fixture
-def client(api: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api, timeout=30) as c:
-        assert c.post("/documents", json=sample_docs()).status_code == 200
+def client(sample_api: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sample_api, timeout=30) as c:
         yield c
 
 
@@ -81,8 +80,8 @@ def test_follow_up_is_condensed_before_retrieval(client: httpx.Client, fake_llm:
     assert "12,000" in body["answer"]
 
 
-def test_openai_client_non_streaming(api: str, client: httpx.Client) -> None:
-    oa = openai.OpenAI(base_url=f"{api}/v1", api_key="unused")
+def test_openai_client_non_streaming(sample_api: str) -> None:
+    oa = openai.OpenAI(base_url=f"{sample_api}/v1", api_key="unused")
     assert [m.id for m in oa.models.list()] == ["newsqa"]
     reply = oa.chat.completions.create(
         model="newsqa", messages=[{"role": "user", "content": QUESTION}]
@@ -101,8 +100,8 @@ def test_openai_client_non_streaming(api: str, client: httpx.Client) -> None:
     assert "240mm" not in (before.choices[0].message.content or "")
 
 
-def test_openai_client_streaming(api: str, client: httpx.Client) -> None:
-    oa = openai.OpenAI(base_url=f"{api}/v1", api_key="unused")
+def test_openai_client_streaming(sample_api: str) -> None:
+    oa = openai.OpenAI(base_url=f"{sample_api}/v1", api_key="unused")
     stream = oa.chat.completions.create(
         model="newsqa", messages=[{"role": "user", "content": QUESTION}], stream=True
     )
@@ -115,10 +114,10 @@ def test_openai_client_streaming(api: str, client: httpx.Client) -> None:
 
 
 def test_openai_client_unsupported_answer_streams_refusal(
-    api: str, client: httpx.Client, fake_llm: FakeLLM
+    sample_api: str, fake_llm: FakeLLM
 ) -> None:
     fake_llm.reply = "Germany won the 1998 World Cup [4]. It was a great final [2]."
-    oa = openai.OpenAI(base_url=f"{api}/v1", api_key="unused")
+    oa = openai.OpenAI(base_url=f"{sample_api}/v1", api_key="unused")
     chunks = list(
         oa.chat.completions.create(
             model="newsqa", messages=[{"role": "user", "content": "Who won in 1998?"}], stream=True

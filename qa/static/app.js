@@ -11,7 +11,8 @@
     newChat: $("#new-chat"), panel: $("#passage-panel"), backdrop: $("#panel-backdrop"),
   };
 
-  let history = [];       // [{role, content}] of finished turns, sent with each question
+  let history = [];       // [{role, content}] of finished turns; the last few go with each question
+  let historyTurns = Infinity; // how many the server reads (GET /config)
   let controller = null;  // AbortController of the running request, if any
   let conversation = 0;   // bumped by "New conversation" so a late answer can't touch new history
   let activeChip = null;
@@ -303,7 +304,7 @@
 
   async function ask(question) {
     const msg = addAssistantMessage(question);
-    const body = JSON.stringify({ question, history, stream: true });
+    const body = JSON.stringify({ question, history: history.slice(-historyTurns), stream: true });
     const conv = conversation;
     controller = new AbortController();
     setRunning(true);
@@ -462,4 +463,10 @@
   els.backdrop.addEventListener("click", closePanel);
   document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !els.panel.hidden) closePanel(); });
   els.question.focus();
+  // The server's limits: the input takes no more than it accepts, history no more than it reads.
+  fetch("/config").then((r) => (r.ok ? r.json() : null)).then((config) => {
+    if (!config) return;
+    els.question.maxLength = config.max_question_chars;
+    historyTurns = config.history_turns;
+  }).catch(() => {});
 })();

@@ -1,0 +1,80 @@
+"""Shared test constants and helpers (test modules import these, never each other)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+import subprocess
+from pathlib import Path
+
+from index.embed import MiniLMEmbedder
+from index.load import Document, iter_files, load_path
+from qa.settings import Settings
+from qa.testing import CachingEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = ROOT / "data" / "sample"
+SAMPLE_ARTICLES = 17  # in data/sample: 5 + 12 in wire-stories.jsonl
+SAMPLE_ARTICLE = SAMPLE_DIR / "north-korea-russia-weapons.md"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+QUESTION = "What weapons were reportedly supplied to Russia?"
+COLLECTION = "test"  # the collection of `make_settings`, so of the `sample_data` copies
+
+
+@functools.cache
+def shared_embedder() -> CachingEmbedder:
+    """The real model, each text embedded once per test run (the `embedder` fixture)."""
+    return CachingEmbedder(MiniLMEmbedder())
+
+
+def sample_docs() -> list[dict]:
+    docs = [d for p in iter_files([SAMPLE_DIR]) for d in load_path(p)]
+    assert all(isinstance(d, Document) for d in docs)
+    return [d.model_dump() for d in docs if isinstance(d, Document)]
+
+
+def make_settings(tmp_path: Path, llm_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "llm_base_url": llm_url,
+        "llm_model": "fake-model",
+        "llm_timeout_s": 5.0,
+        "collection": COLLECTION,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def cli_env(tmp_path: Path, **env: str) -> dict[str, str]:
+    """QA_* variables for `qa` over the data dir `tmp_path/data`; pass `QA_COLLECTION=COLLECTION`
+    to read the ingested sample that `sample_data` copies there."""
+    return {"QA_DATA_DIR": str(tmp_path / "data"), "QA_COLLECTION": "cli", **env}
+
+
+def run_cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`qa ARGS` in this process: the console script's `main`, with these QA_* variables and
+    its output captured. Unlike a new process it imports nothing and loads no model again: it
+    embeds with `shared_embedder()`."""
+    from qa import cli, services
+    from qa.settings import get_settings
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    os.environ.update(cli_env(tmp_path, **env))
+    get_settings.cache_clear()
+    build_embedder = services.build_embedder
+    services.build_embedder = lambda settings: shared_embedder()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(args)
+            except SystemExit as exit:  # argparse's usage errors
+                code = exit.code if isinstance(exit.code, int) else 1
+    finally:
+        services.build_embedder = build_embedder
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()
+    return subprocess.CompletedProcess(["qa", *args], code, out.getvalue(), err.getvalue())
