@@ -183,7 +183,17 @@ def test_duplicate_groups_follow_adds_and_removes_like_a_regrouping() -> None:
         for i in range(2)
     ]
     records = {
-        d.id: (Copy(d.id, d.title, d.source, d.url, d.published, len(d.text)), signature(d.text))
+        d.id: (
+            Copy(
+                doc_id=d.id,
+                title=d.title,
+                source=d.source,
+                url=d.url,
+                published=d.published,
+                length=len(d.text),
+            ),
+            signature(d.text),
+        )
         for d in [*docs, *copies]
     }
     finder = DuplicateFinder()

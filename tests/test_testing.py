@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from qa.app import create_app
-from qa.llm import LLMError, Message
+from qa.llm import Completion, LLMError, Message
 from qa.settings import Settings
 from qa.testing import CachingEmbedder, HashingEmbedder, Reply, ScriptedLLM, pieces, serve_app
 from tests.support import sample_docs
@@ -19,8 +19,8 @@ from tests.support import sample_docs
 WEAPONS = "North Korea supplied 240mm multiple rocket launchers and 170mm self-propelled howitzers"
 
 
-async def _collect(stream: AsyncIterator[str]) -> list[str]:
-    return [piece async for piece in stream]
+async def _collect(stream: AsyncIterator[Completion]) -> list[str]:
+    return [piece.text async for piece in stream if piece.text]
 
 
 def test_scripted_llm_replies_in_order_and_streams_small_pieces() -> None:
@@ -52,7 +52,7 @@ def test_scripted_llm_takes_a_function_and_fails_where_told() -> None:
 
     async def read() -> None:
         async for piece in llm.stream([{"role": "user", "content": "cut"}], 8):
-            got.append(piece)
+            got.append(piece.text)
 
     with pytest.raises(LLMError, match="dropped"):
         asyncio.run(read())
