@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from index.chunk import split_sentences
 from qa.schemas import Citation, Passage, Sentence
-from qa.verify import Quote, best_quote, off_question, restates, tokenize
+from qa.tokens import tokenize
+from qa.verify import Quote, best_quote, off_question, restates
 
 NOT_ANSWERED = "The retrieved articles do not answer this question."
 

@@ -4,7 +4,8 @@ import pytest
 
 from qa.answer import check_answer
 from qa.schemas import Passage
-from qa.verify import best_quote, tokenize
+from qa.tokens import tokenize
+from qa.verify import best_quote
 
 TITLE = "North Korea preparing to send more troops and weapons to Russia, Seoul says"
 TEXT = (
