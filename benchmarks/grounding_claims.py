@@ -16,8 +16,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from qa.answer import parse_answer, with_markers
+from qa.answer import ParsedSentence, parse_answer, with_markers
 from qa.evaluate import normalize
+from qa.tokens import STOPWORDS
 
 _AUX = re.compile(
     r"\b(is|are|was|were|will|has|have|had|can|could|would|should|did|does|do|must)\b"
@@ -39,12 +40,12 @@ def _find(text: str, phrase: str) -> re.Match[str] | None:
     return re.search(r"\b" + r"\W+".join(words) + r"\b", text, re.I)
 
 
-def answer_sentence(reply: str, answer: str) -> str | None:
-    """The first sentence (with its markers) that holds the quiz answer."""
+def answer_sentence(reply: str, answer: str) -> ParsedSentence | None:
+    """The first sentence that holds the quiz answer."""
     wanted = normalize(_core(answer))
     for parsed in parse_answer(reply):
         if wanted and wanted in normalize(parsed.claim):
-            return with_markers(parsed.claim, list(parsed.cited))
+            return parsed
     return None
 
 
@@ -77,7 +78,11 @@ def mutations(
         negated = "It is not true that " + sentence[0].lower() + sentence[1:]
     found.append(("negated", negated))
     # two whole names the passages also mention, with words between them: who did what to whom
-    spans = [m for m in _NAME.finditer(sentence) if m.group(0) in passage_text]
+    spans = [
+        m
+        for m in _NAME.finditer(sentence)
+        if m.group(0) in passage_text and m.group(0).lower() not in STOPWORDS
+    ]
     pairs = [
         (x.group(0), y.group(0))
         for i, x in enumerate(spans)
@@ -120,13 +125,20 @@ def build(args: argparse.Namespace) -> None:
             {**base, "answer": row["reply"] or ".", "supported": True, "kind": "answerable",
              "gold_answer": row["answer"]}
         )  # fmt: skip
-        sentence = answer_sentence(row["reply"], row["answer"])
-        if sentence is None:
+        parsed = answer_sentence(row["reply"], row["answer"])
+        if parsed is None:
             continue
-        claims.append({**base, "answer": sentence, "supported": True, "kind": "supported"})
+        cited = list(parsed.cited)
+        claims.append(
+            {**base, "answer": with_markers(parsed.claim, cited), "supported": True, "kind": "supported"}
+        )  # fmt: skip
         seen = " ".join(p.get("text") or texts[p["id"]][p["start"] : p["end"]] for p in passages)
-        for kind, changed in mutations(sentence, row, seen, rng):
-            claims.append({**base, "answer": changed, "supported": False, "kind": kind})
+        for kind, changed in mutations(
+            parsed.claim, row, seen, rng
+        ):  # the markers stay as they were
+            claims.append(
+                {**base, "answer": with_markers(changed, cited), "supported": False, "kind": kind}
+            )  # fmt: skip
     for name, items in (("claims", claims), ("answers", answers + unanswerable)):
         write_jsonl(args.out / f"{args.name}-{name}.jsonl", items)
         print(name, len(items))

@@ -23,11 +23,12 @@ STOPWORDS = frozenset(
     passage passages article articles""".split()
 )
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?")
-_NUMBER_WORDS = {
+_NUMBER_WORDS = {  # not "one": "one of the largest" counts nothing
     w: str(i)
     for i, w in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve".split()
     )
+    if i >= 2
 }
 # irregular verbs, so "sent" and "send" (or "won" and "wins") are the same word
 _IRREGULAR = {

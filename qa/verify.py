@@ -177,7 +177,7 @@ def _roles_differ(claim: list[Token], quote: list[Token]) -> bool:
         between_quote = {
             t.stem for t in quote[max(b_at) + 1 : min(a_at)] if t.content and not t.name
         }
-        if between_claim & between_quote:
+        if between_claim and between_quote:  # each says something links them, reversed
             return True
     return False
 
