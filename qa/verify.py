@@ -47,7 +47,12 @@ class Verdict:
     coverage: float
 
 
-def judge(claim: list[Token], evidence: Evidence, premise: Evidence | None = None) -> Verdict:
+def judge(
+    claim: list[Token],
+    evidence: Evidence,
+    premise: Evidence | None = None,
+    premise_roles: bool = False,
+) -> Verdict:
     """The first failing rule, in the order a reader would notice it. `premise`: the question,
     whose words the claim may repeat without the quote repeating them ("which country promised
     Kyiv...?" - "Germany promised Kyiv..." needs only Germany's promise in the quote)."""
@@ -68,7 +73,10 @@ def judge(claim: list[Token], evidence: Evidence, premise: Evidence | None = Non
         return Verdict(False, "no quote carries it", covered)
     if _polarity_differs(claim, evidence.tokens):
         return Verdict(False, "negated", covered)
-    references = [evidence.tokens, evidence.title, premise.tokens if premise else []]
+    # an open question's roles are given ("nearest to the Sun"); a yes/no one's are in doubt
+    references = [evidence.tokens, evidence.title]
+    if premise and premise_roles:
+        references.append(premise.tokens)
     if any(_roles_differ(claim, reference) for reference in references):
         return Verdict(False, "roles differ from quote", covered)
     return Verdict(True, None, covered)
@@ -204,17 +212,20 @@ def best_quote(
     """The quote of `text` that carries `claim` (a supported one first, then the closest)."""
     tokens = tokenize(claim)
     premise = Evidence(tokenize(question)) if question else None
+    open_question = bool(question) and not _YES_NO.match(question or "")
     title_tokens = tokenize(title or "")
     best: Quote | None = None
     for start, end, unit in _units(text):
         header = header_tokens(title, published, tokens, unit)
-        verdict = judge(tokens, Evidence(list(unit), header, title_tokens), premise)
+        evidence = Evidence(list(unit), header, title_tokens)
+        verdict = judge(tokens, evidence, premise, open_question)
         quote = Quote(start, end, verdict)
         if best is None or _better(quote, best):
             best = quote
     if best is None:  # a passage without sentences: its header alone
         header = header_tokens(title, published, tokens)
-        return Quote(0, len(text), judge(tokens, Evidence([], header, title_tokens), premise))
+        evidence = Evidence([], header, title_tokens)
+        return Quote(0, len(text), judge(tokens, evidence, premise, open_question))
     return best
 
 
