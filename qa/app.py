@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,9 +17,11 @@ from qa.api import router
 from qa.errors import error_response, install_error_handlers
 from qa.llm import LLM
 from qa.logs import configure_logging
+from qa.metrics import Metrics, MetricsMiddleware
 from qa.openai_compat import router as openai_router
+from qa.ratelimit import RateLimitMiddleware, TokenBucketLimiter
 from qa.services import build_services
-from qa.settings import Settings, get_settings
+from qa.settings import Settings, get_settings, parse_rate
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -32,12 +35,17 @@ def create_app(
     """Build the app; the heavy pieces (model, Chroma, LLM client) are made in the lifespan,
     unless given here (tests pass fakes or shared instances)."""
     settings = settings or get_settings()
+    metrics = Metrics()
+    stopping = threading.Event()  # `qa serve` sets it on SIGTERM: running ingests end
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
-        app.state.services = build_services(settings, llm=llm, embedder=embedder, store=store)
+        app.state.services = build_services(
+            settings, llm=llm, embedder=embedder, store=store, metrics=metrics, stopping=stopping
+        )
         yield
+        app.state.services.jobs.close()
         if llm is None:
             await app.state.services.llm.aclose()
 
@@ -47,6 +55,7 @@ def create_app(
         description="Answers questions about news articles, with verified citations.",
         lifespan=lifespan,
     )
+    app.state.stopping = stopping
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -60,10 +69,24 @@ def create_app(
             )
         return await call_next(request)
 
+    # added last = outermost: the rate limit runs before any other work, and the metrics
+    # middleware sees every answer, 413 and 429 included
+    if settings.rate_limit:
+        limiter = TokenBucketLimiter(*parse_rate(settings.rate_limit))
+        app.add_middleware(
+            RateLimitMiddleware, limiter=limiter, on_limited=metrics.rate_limited.inc
+        )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+
     app.include_router(router)
     app.include_router(openai_router)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from qa.llmqueue import LLMBusy
 from qa.pipeline import AnswerFailed
 
 
@@ -20,7 +21,12 @@ class ApiError(Exception):
 
 
 def error_response(status: int, kind: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"type": kind, "message": message}, **extra}, status_code=status)
+    """`retry_after` (seconds) in `extra` also becomes the Retry-After header (429, 503)."""
+    retry = extra.get("retry_after")
+    headers = {"Retry-After": str(retry)} if retry is not None else None
+    return JSONResponse(
+        {"error": {"type": kind, "message": message}, **extra}, status_code=status, headers=headers
+    )
 
 
 def _describe(exc: RequestValidationError) -> str:
@@ -49,7 +55,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AnswerFailed)
     async def _llm_failed(_: Request, exc: AnswerFailed) -> JSONResponse:
         passages = [p.model_dump() for p in exc.passages]
-        return error_response(exc.error.status, exc.error.kind, str(exc), passages=passages)
+        extra = {"retry_after": exc.error.retry_after} if isinstance(exc.error, LLMBusy) else {}
+        return error_response(
+            exc.error.status, exc.error.kind, str(exc), passages=passages, **extra
+        )
 
     @app.exception_handler(httpx.TransportError)
     async def _store_down(_: Request, exc: httpx.TransportError) -> JSONResponse:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
 from qa.answer import NOT_ANSWERED, check_answer
-from qa.api import ServicesDep, checked_question, checked_top_k, scoped
+from qa.api import ServicesDep, checked_question, checked_top_k, ensure_llm_free, scoped
 from qa.errors import ApiError
 from qa.schemas import Answer, Filters, Passage, Turn
 
@@ -75,6 +75,7 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
     raw_question, history = _split_conversation(body.messages)
     question = checked_question(raw_question, svc)
     top_k = checked_top_k(body.top_k, svc)
+    ensure_llm_free(svc)
     filters = scoped(body.filters, body.as_of)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())

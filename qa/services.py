@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from index.embed import Embedder, MiniLMEmbedder
 from index.ingest import Ingestor
 from index.keyword import KeywordIndex
+from index.load import Document
 from index.store import Store, make_client
+from qa.jobs import IngestStopped, JobRunner, StoppableEmbedder
 from qa.llm import LLM, OpenAIChat
+from qa.llmqueue import BoundedLLM
+from qa.metrics import Metrics
 from qa.pipeline import QAService
 from qa.prompt import Prompts
 from qa.retrieve import RetrievalConfig, Retriever
+from qa.schemas import IngestResult
 from qa.settings import Settings
 
 
@@ -20,9 +27,41 @@ class Services:
     settings: Settings
     embedder: Embedder
     store: Store
-    llm: LLM
+    llm: BoundedLLM
     ingestor: Ingestor
     qa: QAService
+    metrics: Metrics = field(default_factory=Metrics)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    jobs: JobRunner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.jobs = JobRunner(
+            lambda docs, on_done: self.write_documents(docs, on_done).model_dump(),
+            self.stopping,
+            self.metrics,
+        )
+
+    def write_documents(
+        self, docs: list[Document], on_done: Callable[[], None] | None = None
+    ) -> IngestResult:
+        """The one place the API writes documents (request or job): store, then the keyword
+        index, so the writer waits for it rather than the next question. Blocking."""
+
+        def step() -> None:
+            if on_done:
+                on_done()
+            if self.stopping.is_set():
+                raise IngestStopped("the server is stopping")
+
+        report = self.ingestor.ingest_documents(docs, on_done=step)
+        self.qa.retriever.keyword.refresh()
+        self.metrics.ingested.inc(len(report.added) + len(report.updated))
+        return IngestResult(
+            added=report.added,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            chunks=report.chunks,
+        )
 
 
 def build_store(settings: Settings) -> Store:
@@ -58,12 +97,20 @@ def build_services(
     llm: LLM | None = None,
     embedder: Embedder | None = None,
     store: Store | None = None,
+    metrics: Metrics | None = None,
+    stopping: threading.Event | None = None,
 ) -> Services:
+    """`stopping`: set on SIGTERM, it ends a running ingest between documents."""
+    metrics = metrics or Metrics()
+    stopping = stopping or threading.Event()
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
-    llm = llm or build_llm(settings)
-    ingestor = Ingestor(embedder, store, settings.chunk_tokens, settings.chunk_overlap)
-    qa = QAService(
-        build_retriever(settings, embedder, store), llm, Prompts.load(), settings.llm_max_tokens
+    queued = BoundedLLM(llm or build_llm(settings), settings.llm_slots, settings.llm_queue, metrics)
+    ingestor = Ingestor(
+        StoppableEmbedder(embedder, stopping), store, settings.chunk_tokens, settings.chunk_overlap
     )
-    return Services(settings, embedder, store, llm, ingestor, qa)
+    retriever = build_retriever(settings, embedder, store)
+    # timed here, so the answer path itself stays free of metrics
+    retriever.search = metrics.timed(metrics.retrieval_seconds, retriever.search)  # type: ignore[method-assign]
+    qa = QAService(retriever, queued, Prompts.load(), settings.llm_max_tokens)
+    return Services(settings, embedder, store, queued, ingestor, qa, metrics, stopping)
