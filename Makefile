@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 MODEL := var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
-.PHONY: install model run test test-fast lint bench chromium lock clean
+.PHONY: install model run test test-fast fuzz lint bench chromium lock clean
 
 $(STAMP): requirements.lock requirements-models.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,9 +39,14 @@ test: install model chromium lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: install lint
-	$(PY) -m pytest -q -p no:cacheprovider -m "not llm and not browser"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not llm and not browser and not fuzz"
+
+# `make test` runs the fuzz test too, with fewer examples per operation
+fuzz: install
+	QA_FUZZ_EXAMPLES=$${QA_FUZZ_EXAMPLES:-200} $(PY) -m pytest -q -p no:cacheprovider -s -m fuzz
 
 bench: install model
+	$(PY) -m benchmarks.load
 	$(PY) -m benchmarks.run
 
 lock:
