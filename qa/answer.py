@@ -1,103 +1,43 @@
-"""Turn the LLM's text into verified data: `[n]` markers → citations with exact quotes and
-offsets, each sentence checked against the passages it cites (words, numbers)."""
+"""The one place where an answer's text becomes checked data: sentences and their `[n]` markers
+are parsed here (whole or as the text streams in), each sentence is checked against the quotes of
+the passages it cites (qa/verify.py), and the checked sentences are assembled into the answer."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index.chunk import split_sentences
 from qa.schemas import Citation, Passage, Sentence
+from qa.verify import Quote, best_quote
 
 NOT_ANSWERED = "The retrieved articles do not answer this question."
-MIN_COVERAGE = 0.5  # share of a sentence's content words that its passage must contain
 
 # "[1]", "[1, 2]", "[passage 1]", and "(passage 1)" as small models sometimes write
 MARKER = re.compile(
     r"(?:\[\s*(?:passages?\s*)?|\(\s*passages?\s*)(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\s*[\])]",
     re.I,
 )
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
+_LEADING_MARKERS = re.compile(rf"^(?:{MARKER.pattern}\s*)+", re.I)
 _REFUSAL = re.compile(
     r"\b(do(es)? not (contain|mention|provide|answer|say)|not (mentioned|provided|specified|stated)"
     r"|no (information|mention)|cannot (answer|determine|be determined)|unable to (answer|find))\b",
     re.I,
 )
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as into over about after before
-    than then that this these those there their they them it its is are was were be been
-    being has have had do does did will would could should may might can not no so such
-    which who whom what when where why how also more most some any all each other both up
-    out said says say reportedly according he she his her we our you your i me my""".split()
-)
 
 
-def terms(text: str) -> set[str]:
-    """Content terms: lower-cased words without stopwords (crudely singular) and numbers."""
-    found = set()
-    for token in _TOKEN.findall(text.lower()):
-        if token[0].isdigit():
-            found.add(token.replace(",", ""))
-        elif token not in STOPWORDS and len(token) > 1:
-            found.add(token[:-1] if len(token) > 3 and token.endswith("s") else token)
-    return found
-
-
-def numbers(found_terms: set[str]) -> set[str]:
-    return {t for t in found_terms if t[0].isdigit()}
-
-
-def coverage(claim: set[str], passage_terms: set[str]) -> float:
-    return len(claim & passage_terms) / len(claim) if claim else 0.0
-
-
-def is_supported(claim: set[str], passage_terms: set[str]) -> bool:
-    """Most content words, and every number, of the claim appear in the passage."""
-    return coverage(claim, passage_terms) >= MIN_COVERAGE and numbers(claim) <= passage_terms
-
-
-def find_quote(claim: str, passage: Passage) -> tuple[int, int, float]:
-    """Document offsets of the passage sentence(s) that best support `claim`, and coverage."""
-    claim_terms = terms(claim)
-    spans = split_sentences(passage.text, offset=passage.start)
-    if not spans:
-        return passage.start, passage.end, 0.0
-
-    def span_text(i: int, j: int) -> str:
-        return passage.text[spans[i].start - passage.start : spans[j].end - passage.start]
-
-    scores = [coverage(claim_terms, terms(span_text(i, i))) for i in range(len(spans))]
-    best = max(range(len(spans)), key=lambda i: (scores[i], -(spans[i].end - spans[i].start)))
-    first, last, score = best, best, scores[best]
-    for i, j in ((best - 1, best), (best, best + 1)):
-        if i >= 0 and j < len(spans):
-            joined = coverage(claim_terms, terms(span_text(i, j)))
-            if joined >= score + 0.15:
-                first, last, score = i, j, joined
-    return spans[first].start, spans[last].end, score
-
-
-def make_citation(n: int, claim: str, passage: Passage) -> Citation:
-    start, end, _ = find_quote(claim, passage)
-    quote = passage.text[start - passage.start : end - passage.start]
-    fields = passage.model_dump(exclude={"n", "text", "start", "end"})
-    return Citation(**fields, n=n, quote=quote, start=start, end=end)
+@dataclass(frozen=True)
+class ParsedSentence:
+    claim: str  # the sentence without its markers
+    cited: tuple[int, ...]  # marker numbers as written, in order, without repeats
 
 
 def marker_numbers(marker_body: str) -> list[int]:
     return [int(n) for n in re.findall(r"\d+", marker_body)]
 
 
-@dataclass
-class CheckedAnswer:
-    answer: str
-    citations: list[Citation]
-    sentences: list[Sentence]
-    grounded: bool
-
-
-def _split_answer(text: str) -> list[str]:
-    """Answer sentences; markers written after a full stop ("... howitzers. [1] Some ...") go
+def _pieces(text: str) -> list[str]:
+    """Answer sentences as written; markers after a full stop ("... howitzers. [1] Some ...") go
     back onto the sentence they close, unless they open a new line ("[1] item" lists)."""
     merged: list[str] = []
     previous_end = 0
@@ -105,7 +45,7 @@ def _split_answer(text: str) -> list[str]:
         piece = text[span.start : span.end]
         new_line = "\n" in text[previous_end : span.start]
         previous_end = span.end
-        lead = re.match(rf"^(?:{MARKER.pattern}\s*)+", piece, re.I)
+        lead = _LEADING_MARKERS.match(piece)
         if lead and merged and not new_line:
             merged[-1] = f"{merged[-1]} {lead.group(0).strip()}"
             piece = piece[lead.end() :].strip()
@@ -114,49 +54,141 @@ def _split_answer(text: str) -> list[str]:
     return merged
 
 
-def check_answer(text: str, passages: list[Passage]) -> CheckedAnswer:
-    """Parse markers, verify each sentence, keep only supported sentences in the answer."""
-    by_n = {p.n: p for p in passages}
-    passage_terms = {p.n: terms(p.text) for p in passages}
-    sentences: list[Sentence] = []
-    kept: list[str] = []
-    citations: dict[tuple[int, int, int], Citation] = {}  # one per distinct quote of a passage
-    for raw in _split_answer(text.strip()):
-        cited = [n for m in MARKER.finditer(raw) for n in marker_numbers(m.group(1))]
-        cited = list(dict.fromkeys(n for n in cited if n in by_n))  # drop out-of-range markers
-        claim = MARKER.sub("", raw).strip()
-        claim = re.sub(r"\s+([.,;:!?])", r"\1", claim)
-        claim_terms = terms(claim)
-        union = set().union(*(passage_terms[n] for n in cited)) if cited else set()
-        if not is_supported(claim_terms, union):
-            # small models forget markers or cite the wrong number: cite the passage that
-            # supports the sentence best, if any does; otherwise keep what the model cited
-            repaired = _best_supporting(claim_terms, passage_terms)
-            if repaired:
-                cited, union = repaired, passage_terms[repaired[0]]
-        supported = (
-            bool(claim_terms) and not _REFUSAL.search(claim) and is_supported(claim_terms, union)
+def _parse(piece: str) -> ParsedSentence:
+    cited = [n for m in MARKER.finditer(piece) for n in marker_numbers(m.group(1))]
+    claim = MARKER.sub("", piece).strip()
+    claim = re.sub(r"\s+([.,;:!?])", r"\1", claim)
+    claim = re.sub(r"\s{2,}", " ", claim)
+    return ParsedSentence(claim, tuple(dict.fromkeys(cited)))
+
+
+def parse_answer(text: str) -> list[ParsedSentence]:
+    parsed = [_parse(p) for p in _pieces(text.strip())]
+    return [p for p in parsed if re.search(r"\w", p.claim)]
+
+
+class SentenceStream:
+    """Feed the model's text as it streams; get back each sentence once it is complete, i.e.
+    once the next sentence has begun with a whole word (so trailing markers stay attached)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self._given = 0
+
+    def feed(self, piece: str) -> list[ParsedSentence]:
+        self.text += piece
+        pieces = _pieces(self.text.strip())
+        complete = len(pieces) - 1
+        if complete > 0 and not re.search(r"\w\W+\w", pieces[-1]):
+            complete -= 1  # the next sentence has not shown a whole word yet
+        return self._take(pieces[:complete])
+
+    @property
+    def pending(self) -> str:
+        """The sentence being written, without markers (a draft to show, not yet checked)."""
+        rest = _pieces(self.text.strip())[self._given :]
+        return " ".join(_parse(p).claim for p in rest)
+
+    def close(self) -> list[ParsedSentence]:
+        return self._take(_pieces(self.text.strip()))
+
+    def _take(self, pieces: list[str]) -> list[ParsedSentence]:
+        fresh = pieces[self._given :]
+        self._given = max(self._given, len(pieces))
+        parsed = [_parse(p) for p in fresh]
+        return [p for p in parsed if re.search(r"\w", p.claim)]
+
+
+@dataclass
+class CheckedSentence:
+    claim: str
+    cited: list[int]  # the passages that carry it when supported; else what the model cited
+    supported: bool
+    reason: str | None
+    quotes: dict[int, Quote] = field(default_factory=dict)  # by passage number
+
+    def sentence(self) -> Sentence:
+        return Sentence(
+            text=self.claim, citations=self.cited, supported=self.supported, reason=self.reason
         )
-        sentences.append(Sentence(text=claim, citations=cited, supported=supported))
-        if supported:
-            kept.append(_with_markers(claim, cited))
-            for n in cited:
-                citation = make_citation(n, claim, by_n[n])
-                citations.setdefault((n, citation.start, citation.end), citation)
+
+
+def check_sentence(parsed: ParsedSentence, passages: list[Passage]) -> CheckedSentence:
+    """Supported when one quote of a cited passage carries the claim. A sentence without a
+    marker, or citing a passage that does not carry it, is cited to a passage that does (small
+    models forget markers or miscount); otherwise it keeps the markers the model wrote."""
+    by_n = {p.n: p for p in passages}
+    cited = [n for n in parsed.cited if n in by_n]  # out-of-range markers are dropped
+    if _REFUSAL.search(parsed.claim):
+        return CheckedSentence(parsed.claim, cited, False, "says the passages do not answer")
+    quotes = {n: _quote(parsed.claim, by_n[n]) for n in cited}
+    carrying = [n for n in cited if quotes[n].verdict.supported]
+    if not carrying:
+        others = {n: _quote(parsed.claim, p) for n, p in by_n.items() if n not in quotes}
+        best = sorted(
+            (n for n, q in others.items() if q.verdict.supported),
+            key=lambda n: (-others[n].verdict.coverage, n),
+        )
+        if best:
+            quotes, carrying = {best[0]: others[best[0]]}, best[:1]
+        elif not cited and others:  # show the closest quote it was checked against
+            closest_n = max(others, key=lambda n: others[n].verdict.coverage)
+            quotes, cited = {closest_n: others[closest_n]}, []
+    if carrying:
+        return CheckedSentence(parsed.claim, carrying, True, None, {n: quotes[n] for n in carrying})
+    closest = max(quotes.values(), key=lambda q: q.verdict.coverage, default=None)
+    reason = closest.verdict.reason if closest else "no passage to check it against"
+    return CheckedSentence(parsed.claim, cited, False, reason, quotes)
+
+
+def _quote(claim: str, passage: Passage) -> Quote:
+    return best_quote(claim, passage.text, passage.title, passage.published)
+
+
+@dataclass
+class CheckedAnswer:
+    answer: str
+    citations: list[Citation]
+    sentences: list[Sentence]
+    grounded: bool
+    checked: list[CheckedSentence]
+
+
+def citation_for(n: int, quote: Quote, passage: Passage) -> Citation:
+    fields = passage.model_dump(exclude={"n", "text", "start", "end", "also_reported_by"})
+    return Citation(
+        **fields,
+        n=n,
+        quote=passage.text[quote.start : quote.end],
+        start=passage.start + quote.start,
+        end=passage.start + quote.end,
+    )
+
+
+def assemble(checked: list[CheckedSentence], passages: list[Passage]) -> CheckedAnswer:
+    """The answer is the supported sentences with their markers; the others are reported in
+    `sentences` (with the reason) and left out. No supported sentence: the answer says so."""
+    by_n = {p.n: p for p in passages}
+    kept = [c for c in checked if c.supported]
+    citations: dict[tuple[int, int, int], Citation] = {}  # one per distinct quote of a passage
+    for c in kept:
+        for n in c.cited:
+            citation = citation_for(n, c.quotes[n], by_n[n])
+            citations.setdefault((n, citation.start, citation.end), citation)
+    sentences = [c.sentence() for c in checked]
     if not kept:
-        return CheckedAnswer(NOT_ANSWERED, [], sentences, grounded=False)
+        return CheckedAnswer(NOT_ANSWERED, [], sentences, False, checked)
+    answer = " ".join(with_markers(c.claim, c.cited) for c in kept)
     ordered = [citations[key] for key in sorted(citations)]
-    return CheckedAnswer(" ".join(kept), ordered, sentences, grounded=True)
+    return CheckedAnswer(answer, ordered, sentences, True, checked)
 
 
-def _best_supporting(claim: set[str], passage_terms: dict[int, set[str]]) -> list[int]:
-    supporting = [n for n, pt in passage_terms.items() if is_supported(claim, pt)]
-    if not supporting:
-        return []
-    return [max(supporting, key=lambda n: (coverage(claim, passage_terms[n]), -n))]
+def check_answer(text: str, passages: list[Passage]) -> CheckedAnswer:
+    """Parse a whole answer, check every sentence, assemble (what /check and `ask` do)."""
+    return assemble([check_sentence(p, passages) for p in parse_answer(text)], passages)
 
 
-def _with_markers(claim: str, cited: list[int]) -> str:
+def with_markers(claim: str, cited: list[int]) -> str:
     marks = "".join(f"[{n}]" for n in cited)
     if claim and claim[-1] in ".!?":
         return f"{claim[:-1]} {marks}{claim[-1]}"

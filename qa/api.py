@@ -1,9 +1,8 @@
-"""HTTP routes: /ask, /search, /documents, health checks."""
+"""HTTP routes: /ask, /check, /search, /documents, health checks."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any
 
@@ -15,11 +14,14 @@ from starlette.concurrency import run_in_threadpool
 
 from index.load import Document, describe_validation_error
 from index.store import StoredDocument
+from qa import grounding
 from qa.errors import ApiError
 from qa.jobs import IngestStopped, JobQueueFull
 from qa.schemas import (
     Answer,
     AskRequest,
+    CheckRequest,
+    CheckResponse,
     DocumentList,
     DocumentOut,
     Filters,
@@ -28,6 +30,7 @@ from qa.schemas import (
     SearchResponse,
 )
 from qa.services import Services
+from qa.streaming import sse_events, started
 
 router = APIRouter()
 _documents_adapter: TypeAdapter[list[Document]] = TypeAdapter(list[Document])
@@ -80,17 +83,18 @@ async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
     question = checked_question(body.question, svc)
     top_k = checked_top_k(body.top_k, svc)
     ensure_llm_free(svc)
+    filters = scoped(body.filters, body.as_of)
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not wants_stream:
-        return await svc.qa.ask(question, top_k, scoped(body.filters, body.as_of), body.history)
+        return await svc.qa.ask(question, top_k, filters, body.history)
+    events = await started(svc.qa.events(question, top_k, filters, body.history))
+    return EventSourceResponse(sse_events(events), ping=15)
 
-    async def events() -> AsyncIterator[dict[str, str]]:
-        async for event, data in svc.qa.ask_stream(
-            question, top_k, scoped(body.filters, body.as_of), body.history
-        ):
-            yield {"event": event, "data": json.dumps(data)}
 
-    return EventSourceResponse(events(), ping=15)
+@router.post("/check", response_model=CheckResponse)
+async def check(body: CheckRequest) -> CheckResponse:
+    """Check an answer's sentences against the given passages, as /ask checks its own."""
+    return await run_in_threadpool(grounding.check, body)
 
 
 @router.post("/search", response_model=SearchResponse)

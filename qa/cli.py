@@ -1,4 +1,4 @@
-"""`qa` command line: ingest, ask, search, eval, serve, documents."""
+"""`qa` command line: ingest, ask, search, check, eval, serve, documents."""
 
 from __future__ import annotations
 
@@ -114,6 +114,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from qa.retrieve import MODES, Mode
     from qa.services import build_embedder, build_llm, build_retriever, build_store
 
+    if args.grounding:
+        return _eval_grounding(args)
+    if args.dataset is None:
+        console.print("[red]name a question set (or --grounding CLAIMS)[/]")
+        return 2
     modes = [m.strip() for m in (args.compare or args.mode or settings.retrieval).split(",")]
     unknown = [m for m in modes if m not in MODES]
     chosen = [cast(Mode, m) for m in modes]
@@ -143,6 +148,45 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.out:
         evaluate.write_report(results, args.out)
     print(json.dumps(results, indent=2) if args.json else evaluate.markdown_table(results))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from pydantic import ValidationError
+
+    from qa.grounding import check
+    from qa.schemas import CheckRequest
+
+    try:
+        if args.request:
+            raw = sys.stdin.read() if str(args.request) == "-" else args.request.read_text()
+            request = CheckRequest.model_validate_json(raw)
+        else:
+            request = CheckRequest(
+                answer=args.answer or "",
+                passages=[{"text": text} for text in args.passage],  # type: ignore[misc]
+                question=args.question,
+            )
+    except (OSError, ValidationError) as error:
+        console.print(f"[red]cannot check:[/] {error}")
+        return 2
+    result = check(request)
+    print(result.model_dump_json(indent=2))
+    return 0 if result.grounded else 4
+
+
+def _eval_grounding(args: argparse.Namespace) -> int:
+    from qa import grounding
+
+    try:
+        rows = grounding.load_claims(args.grounding, args.corpus)[: args.limit or None]
+        results = grounding.evaluate_claims(rows)
+    except (OSError, ValueError, KeyError) as error:
+        console.print(f"[red]{error}[/]")
+        return 2
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2) if args.json else grounding.markdown(results))
     return 0
 
 
@@ -219,7 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print the full answer object")
 
     ev = sub.add_parser("eval", help="score retrieval (and answers) on a question set")
-    ev.add_argument("dataset", type=Path, help="JSONL: question, answer?, gold_doc_ids?, date?")
+    ev.add_argument(
+        "dataset", type=Path, nargs="?", help="JSONL: question, answer?, gold_doc_ids?, date?"
+    )
+    ev.add_argument(
+        "--grounding", type=Path, metavar="CLAIMS", help="score the claim check on labelled claims"
+    )
+    ev.add_argument("--corpus", type=Path, help="articles that --grounding passages refer to")
     ev.add_argument("--mode", help="vector, bm25 or hybrid (default: QA_RETRIEVAL)")
     ev.add_argument("--compare", help="several modes side by side, e.g. vector,bm25,hybrid")
     ev.add_argument("--k", type=int, help="passages given to the LLM with --answers")
@@ -227,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, help="only the first N questions")
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.add_argument("--out", type=Path, help="also write the JSON results here")
+
+    chk = sub.add_parser("check", help="check an answer against passages (as POST /check)")
+    chk.add_argument("request", type=Path, nargs="?", help="a /check request as JSON ('-': stdin)")
+    chk.add_argument("--answer", help="the answer text, with [n] markers")
+    chk.add_argument("--passage", action="append", default=[], help="a passage's text (repeat)")
+    chk.add_argument("--question")
 
     serve = sub.add_parser("serve", help="run the HTTP API and chat page")
     serve.add_argument("--host")
@@ -244,6 +300,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "search": cmd_search,
     "eval": cmd_eval,
+    "check": cmd_check,
     "serve": cmd_serve,
     "documents": cmd_documents,
 }

@@ -36,15 +36,23 @@ class Completion:
 
 
 class LLM(ABC):
+    """One abstract method: `stream`. The whole reply is the stream, consumed."""
+
     model: str
 
     @abstractmethod
+    def stream(self, messages: list[Message], max_tokens: int) -> AsyncIterator[Completion]:
+        """Yield the reply in pieces as they are generated; the model's name and the token
+        usage arrive on the pieces that carry them (often the last)."""
+
     async def complete(self, messages: list[Message], max_tokens: int) -> Completion:
         """Return the whole reply."""
-
-    @abstractmethod
-    def stream(self, messages: list[Message], max_tokens: int) -> AsyncIterator[str]:
-        """Yield the reply in pieces as they are generated."""
+        whole = Completion("", self.model)
+        async for piece in self.stream(messages, max_tokens):
+            whole.text += piece.text
+            whole.model = piece.model or whole.model
+            whole.usage = piece.usage or whole.usage
+        return whole
 
     async def ping(self) -> None:  # noqa: B027 - optional readiness check
         """Raise `LLMError` when the LLM is not reachable."""
@@ -68,27 +76,7 @@ class OpenAIChat(LLM):
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
         )
 
-    async def complete(self, messages: list[Message], max_tokens: int) -> Completion:
-        try:
-            reply = await self.client.chat.completions.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=max_tokens,
-                temperature=self.temperature,
-            )
-        except Exception as exc:
-            raise _translate(exc) from exc
-        if not reply.choices:
-            raise LLMError("the LLM returned no choices")
-        usage = {}
-        if reply.usage:
-            usage = {
-                "prompt_tokens": reply.usage.prompt_tokens,
-                "completion_tokens": reply.usage.completion_tokens,
-            }
-        return Completion(reply.choices[0].message.content or "", reply.model or self.model, usage)
-
-    async def stream(self, messages: list[Message], max_tokens: int) -> AsyncIterator[str]:
+    async def stream(self, messages: list[Message], max_tokens: int) -> AsyncIterator[Completion]:
         try:
             chunks = await self.client.chat.completions.create(  # type: ignore[call-overload]
                 model=self.model,
@@ -96,28 +84,34 @@ class OpenAIChat(LLM):
                 max_tokens=max_tokens,
                 temperature=self.temperature,
                 stream=True,
+                stream_options={"include_usage": True},
             )
             stream = cast(AsyncStream[ChatCompletionChunk], chunks)
             async with stream:
                 async for chunk in stream:
-                    if chunk.choices and chunk.choices[0].delta.content:
-                        yield chunk.choices[0].delta.content
-        except Exception as exc:
+                    text = chunk.choices[0].delta.content or "" if chunk.choices else ""
+                    usage = {}
+                    if chunk.usage:
+                        usage = {
+                            "prompt_tokens": chunk.usage.prompt_tokens,
+                            "completion_tokens": chunk.usage.completion_tokens,
+                        }
+                    if text or usage:
+                        yield Completion(text, chunk.model or self.model, usage)
+        except openai.OpenAIError as exc:  # our own bugs are not "the LLM failed"
             raise _translate(exc) from exc
 
     async def ping(self) -> None:
         try:
             await self.client.models.list(timeout=5.0)
-        except Exception as exc:
+        except openai.OpenAIError as exc:  # our own bugs are not "the LLM failed"
             raise _translate(exc) from exc
 
     async def aclose(self) -> None:
         await self.client.close()
 
 
-def _translate(exc: Exception) -> LLMError:
-    if isinstance(exc, LLMError):
-        return exc
+def _translate(exc: openai.OpenAIError) -> LLMError:
     if isinstance(exc, openai.APITimeoutError):
         return LLMTimeout(f"the LLM did not answer in time: {exc}")
     if isinstance(exc, openai.APIConnectionError):

@@ -69,7 +69,7 @@ class BoundedLLM(LLM):
         )
 
     @asynccontextmanager
-    async def _slot(self, kind: str) -> AsyncIterator[None]:
+    async def _slot(self) -> AsyncIterator[None]:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
         if self.full():
@@ -92,31 +92,29 @@ class BoundedLLM(LLM):
             self._report()
             self.typical_s += EWMA_WEIGHT * (elapsed - self.typical_s)
             if self.metrics:
-                self.metrics.llm_seconds.labels(kind).observe(elapsed)
+                self.metrics.llm_seconds.observe(elapsed)
 
     def _report(self) -> None:
         if self.metrics:
             self.metrics.llm_waiting.set(self.waiting)
             self.metrics.llm_running.set(self.running)
 
-    async def complete(self, messages: list[Message], max_tokens: int) -> Completion:
-        async with self._slot("complete"):
-            reply = await self.inner.complete(messages, max_tokens)
-        if self.metrics:
-            for kind, count in reply.usage.items():
-                if kind in ("prompt_tokens", "completion_tokens"):
-                    self.metrics.llm_tokens.labels(kind.removesuffix("_tokens")).inc(count)
-        return reply
-
-    async def stream(self, messages: list[Message], max_tokens: int) -> AsyncIterator[str]:
-        pieces = cast(AsyncGenerator[str, None], self.inner.stream(messages, max_tokens))
+    async def stream(self, messages: list[Message], max_tokens: int) -> AsyncIterator[Completion]:
+        """The inner LLM's stream, once a slot is free (`complete` consumes it, so both queue)."""
+        pieces = cast(AsyncGenerator[Completion, None], self.inner.stream(messages, max_tokens))
+        usage: dict[str, int] = {}
+        texts = 0
         # aclosing: a client that leaves mid-stream ends the LLM request and frees the slot now
-        async with self._slot("stream"), aclosing(pieces):
+        async with self._slot(), aclosing(pieces):
             async for piece in pieces:
-                if self.metrics:
-                    # streamed replies carry no usage; llama.cpp sends one token per piece
-                    self.metrics.llm_tokens.labels("completion").inc()
+                usage = piece.usage or usage
+                texts += bool(piece.text)
                 yield piece
+        if self.metrics:
+            # a server that reports no usage: llama.cpp sends about one token per piece
+            for kind in ("prompt", "completion"):
+                count = usage.get(f"{kind}_tokens", texts if kind == "completion" else 0)
+                self.metrics.llm_tokens.labels(kind).inc(count)
 
     async def ping(self) -> None:
         await self.inner.ping()

@@ -41,13 +41,15 @@ class Metrics:
         )
         self.llm_seconds = Histogram(
             "qa_llm_call_duration_seconds",
-            "LLM call duration once it left the queue",
-            ["kind"],
+            "LLM call duration once it left the queue (condensing and answering)",
             buckets=BUCKETS,
             registry=r,
         )
         self.llm_tokens = Counter(
-            "qa_llm_tokens", "LLM tokens (streamed replies: one per piece)", ["type"], registry=r
+            "qa_llm_tokens",
+            "LLM tokens as the server reports them (else one per streamed piece)",
+            ["type"],
+            registry=r,
         )
         self.llm_waiting = Gauge("qa_llm_queue_waiting", "LLM calls waiting", registry=r)
         self.llm_running = Gauge("qa_llm_queue_running", "LLM calls running", registry=r)

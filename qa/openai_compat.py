@@ -10,16 +10,20 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any, Literal
 
+import structlog
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
-from qa.answer import NOT_ANSWERED, check_answer
+from qa.answer import with_markers
 from qa.api import ServicesDep, checked_question, checked_top_k, ensure_llm_free, scoped
 from qa.errors import ApiError
-from qa.schemas import Answer, Filters, Passage, Turn
+from qa.pipeline import Checked, Done, Event, Failed
+from qa.schemas import Answer, Filters, Turn
+from qa.streaming import failure_body, internal_error_body, started
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+log = structlog.get_logger(__name__)
 MODEL_ID = "newsqa"
 
 
@@ -81,7 +85,6 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
     created = int(time.time())
     if not body.stream:
         answer = await svc.qa.ask(question, top_k, filters, history)
-        usage = answer.usage or {}
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -94,11 +97,7 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {
-                "prompt_tokens": usage.get("prompt_tokens", 0),
-                "completion_tokens": usage.get("completion_tokens", 0),
-                "total_tokens": usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0),
-            },
+            "usage": _usage(answer),
             **_extras(answer),
         }
 
@@ -113,36 +112,37 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
         }
         return {"data": json.dumps(payload)}
 
-    async def events() -> AsyncIterator[dict[str, str]]:
-        # Only verified sentences are sent: each completed sentence is checked against the
-        # passages before it goes out, since a chat client cannot take text back.
+    async def chunks(events: AsyncIterator[Event]) -> AsyncIterator[dict[str, str]]:
+        # A chat client cannot take text back: a sentence goes out once it is checked and
+        # supported; the final chunk carries the sources.
         yield chunk({"role": "assistant", "content": ""})
-        sent, raw = "", ""
-        passages: list[Passage] = []
-        async for event, data in svc.qa.ask_stream(question, top_k, filters, history):
-            if event == "sources":
-                passages = [Passage.model_validate(p) for p in data["passages"]]
-            elif event == "delta":
-                raw += data["text"]
-                complete = raw[: raw.rfind(". ") + 1] if ". " in raw else ""
-                verified = _verified_prefix(complete, passages)
-                if verified.startswith(sent) and len(verified) > len(sent):
-                    yield chunk({"content": verified[len(sent) :]})
-                    sent = verified
-            elif event == "done":
-                answer = Answer.model_validate(data)
-                final = answer.answer
-                rest = final[len(sent) :] if final.startswith(sent) else ("" if sent else final)
-                yield chunk({"content": rest} if rest else {}, "stop", **_extras(answer))
-            elif event == "error":
-                yield {"data": json.dumps({"error": data["error"], "citations": []})}
+        sent = 0
+        try:
+            async for event in events:
+                if isinstance(event, Checked) and event.sentence.supported:
+                    c = event.sentence
+                    yield chunk({"content": (" " if sent else "") + with_markers(c.claim, c.cited)})
+                    sent += 1
+                elif isinstance(event, Done):
+                    answer = event.answer
+                    rest = {} if sent else {"content": answer.answer}
+                    yield chunk(rest, "stop", usage=_usage(answer), **_extras(answer))
+                elif isinstance(event, Failed):
+                    yield {"data": json.dumps({**failure_body(event.error), "citations": []})}
+        except Exception as exc:  # the headers are gone: end with an error chunk
+            log.exception("stream_failed")
+            yield {"data": json.dumps(internal_error_body(exc))}
         yield {"data": "[DONE]"}
 
-    return EventSourceResponse(events(), ping=15)
+    events = await started(svc.qa.events(question, top_k, filters, history))
+    return EventSourceResponse(chunks(events), ping=15)
 
 
-def _verified_prefix(text: str, passages: list[Passage]) -> str:
-    if not text.strip() or not passages:
-        return ""
-    checked = check_answer(text, passages)
-    return checked.answer if checked.answer != NOT_ANSWERED else ""
+def _usage(answer: Answer) -> dict[str, int]:
+    usage = answer.usage or {}
+    prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import structlog
 from starlette.concurrency import run_in_threadpool
 
-from qa.answer import MARKER, check_answer, make_citation, marker_numbers
+from qa.answer import CheckedSentence, SentenceStream, assemble, check_sentence, citation_for
 from qa.llm import LLM, LLMError
 from qa.prompt import Prompts
 from qa.retrieve import Retriever
-from qa.schemas import Answer, Filters, Passage, Turn
+from qa.schemas import Answer, Citation, Filters, Passage, Turn
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +26,38 @@ class AnswerFailed(Exception):
         super().__init__(str(error))
         self.error = error
         self.passages = passages
+
+
+@dataclass
+class Sources:
+    question: str
+    condensed_question: str
+    passages: list[Passage]
+
+
+@dataclass
+class Delta:
+    text: str  # the model's raw text, as it comes
+    pending: str  # the sentence being written, without markers: a draft, not yet checked
+
+
+@dataclass
+class Checked:
+    sentence: CheckedSentence
+    citations: list[Citation]  # the quotes that carry it (none when unsupported)
+
+
+@dataclass
+class Done:
+    answer: Answer
+
+
+@dataclass
+class Failed:
+    error: AnswerFailed
+
+
+Event = Sources | Delta | Checked | Done | Failed
 
 
 class QAService:
@@ -69,99 +101,79 @@ class QAService:
         filters: Filters | None = None,
         history: Sequence[Turn] = (),
     ) -> Answer:
-        timings: dict[str, float] = {}
-        passages: list[Passage] = []
-        try:
-            standalone, passages = await self._prepare(question, top_k, filters, history, timings)
-            if not passages:
-                return self._no_sources(question, standalone, timings)
-            clock = time.perf_counter()
-            reply = await self.llm.complete(
-                self.prompts.answer_messages(standalone, passages, _as_of(filters)),
-                self.max_tokens,
-            )
-            timings["generate"] = _ms(clock)
-        except LLMError as exc:
-            raise AnswerFailed(exc, passages) from exc
-        return self._finish(
-            question, standalone, reply.text, passages, reply.model, reply.usage, timings
-        )
+        """The whole answer: the event stream, consumed."""
+        async for event in self.events(question, top_k, filters, history):
+            if isinstance(event, Done):
+                return event.answer
+            if isinstance(event, Failed):
+                raise event.error
+        raise RuntimeError("the answer stream ended without an answer")  # a bug, not the LLM
 
-    async def ask_stream(
+    async def events(
         self,
         question: str,
         top_k: int,
         filters: Filters | None = None,
         history: Sequence[Turn] = (),
-    ) -> AsyncIterator[tuple[str, Any]]:
-        """Yield (event, data): sources, delta*, citation*, then done — or error."""
+    ) -> AsyncIterator[Event]:
+        """Sources, then the model's text (Delta) with each sentence checked as soon as it is
+        complete (Checked), then Done with the assembled answer - or Failed. Every surface
+        (/ask, its SSE stream, /v1 chat completions) only formats these."""
         timings: dict[str, float] = {}
         passages: list[Passage] = []
         try:
             standalone, passages = await self._prepare(question, top_k, filters, history, timings)
-            yield (
-                "sources",
-                {
-                    "question": question,
-                    "condensed_question": standalone,
-                    "passages": [p.model_dump() for p in passages],
-                },
-            )
+            yield Sources(question, standalone, passages)
             if not passages:
-                yield "done", self._no_sources(question, standalone, timings).model_dump()
+                yield Done(self._no_sources(question, standalone, timings))
                 return
             clock = time.perf_counter()
-            text = ""
-            emitted: set[int] = set()
-            by_n = {p.n: p for p in passages}
-            async for piece in self.llm.stream(
-                self.prompts.answer_messages(standalone, passages, _as_of(filters)),
-                self.max_tokens,
-            ):
-                text += piece
-                yield "delta", {"text": piece}
-                for n, claim in _completed_markers(text):
-                    if n in by_n and n not in emitted:
-                        emitted.add(n)
-                        yield "citation", make_citation(n, claim, by_n[n]).model_dump()
+            splitter = SentenceStream()
+            checked: list[CheckedSentence] = []
+            model, usage = self.llm.model, dict[str, int]()
+            messages = self.prompts.answer_messages(standalone, passages, _as_of(filters))
+            async for piece in self.llm.stream(messages, self.max_tokens):
+                model, usage = piece.model or model, piece.usage or usage
+                for parsed in splitter.feed(piece.text):
+                    checked.append(check_sentence(parsed, passages))
+                    yield _checked(checked[-1], passages)
+                    timings.setdefault("first_sentence", _ms(clock))
+                if piece.text:
+                    yield Delta(piece.text, splitter.pending)
+            for parsed in splitter.close():
+                checked.append(check_sentence(parsed, passages))
+                yield _checked(checked[-1], passages)
             timings["generate"] = _ms(clock)
-            answer = self._finish(question, standalone, text, passages, self.llm.model, {}, timings)
-            yield "done", answer.model_dump()
         except LLMError as exc:
-            yield (
-                "error",
-                {
-                    "error": {"type": exc.kind, "message": str(exc)},
-                    "status": exc.status,
-                    "passages": [p.model_dump() for p in passages],
-                },
-            )
+            yield Failed(AnswerFailed(exc, passages))
+            return
+        yield Done(self._finish(question, standalone, checked, passages, model, usage, timings))
 
     def _finish(
         self,
         question: str,
         standalone: str,
-        text: str,
+        checked: list[CheckedSentence],
         passages: list[Passage],
         model: str,
         usage: dict[str, int],
         timings: dict[str, float],
     ) -> Answer:
-        checked = check_answer(text, passages)
+        result = assemble(checked, passages)
         log.info(
             "answered",
-            grounded=checked.grounded,
-            citations=len(checked.citations),
-            unsupported=sum(not s.supported for s in checked.sentences),
+            grounded=result.grounded,
+            citations=len(result.citations),
+            unsupported=sum(not s.supported for s in result.sentences),
             **{f"{k}_ms": v for k, v in timings.items()},
         )
         return Answer(
             question=question,
             condensed_question=standalone,
-            answer=checked.answer,
-            citations=checked.citations,
-            sentences=checked.sentences,
-            grounded=checked.grounded,
+            answer=result.answer,
+            citations=result.citations,
+            sentences=result.sentences,
+            grounded=result.grounded,
             passages=passages,
             model=model,
             usage=usage,
@@ -182,14 +194,11 @@ class QAService:
         )
 
 
-def _completed_markers(text: str) -> list[tuple[int, str]]:
-    """(n, the sentence it closes) for every complete marker in the streamed text so far."""
-    found: list[tuple[int, str]] = []
-    for match in MARKER.finditer(text):
-        sentence_start = max(text.rfind(". ", 0, match.start()), text.rfind("\n", 0, match.start()))
-        claim = MARKER.sub("", text[sentence_start + 1 : match.start()])
-        found.extend((n, claim) for n in marker_numbers(match.group(1)))
-    return found
+def _checked(sentence: CheckedSentence, passages: list[Passage]) -> Checked:
+    if not sentence.supported:
+        return Checked(sentence, [])
+    by_n = {p.n: p for p in passages}
+    return Checked(sentence, [citation_for(n, q, by_n[n]) for n, q in sentence.quotes.items()])
 
 
 def _as_of(filters: Filters | None) -> date | None:

@@ -97,8 +97,11 @@ class Citation(SourceSpan):
 
 class Sentence(BaseModel):
     text: str
-    citations: list[int]
+    citations: list[int] = Field(description="numbers of the passages that carry it")
     supported: bool
+    reason: str | None = Field(
+        None, description="why it is not supported, e.g. 'number 122 not in quote'"
+    )
 
 
 class Answer(BaseModel):
@@ -144,3 +147,52 @@ class IngestResult(BaseModel):
     updated: list[str]
     unchanged: list[str]
     chunks: int
+
+
+class CheckPassage(BaseModel):
+    text: str = Field(min_length=1, max_length=100_000)
+    title: str | None = Field(None, description="shown with the passage: counts as its text")
+    published: str | None = Field(None, description="ISO date shown with the passage")
+    id: str | None = None
+
+
+class CheckRequest(BaseModel):
+    answer: str = Field(min_length=1, max_length=20_000, description="markers [n] name passages")
+    passages: list[CheckPassage] = Field(min_length=1, max_length=50)
+    question: str | None = Field(None, max_length=2_000)
+
+    def as_passages(self) -> list[Passage]:
+        """Passages numbered by position (1-based); offsets are into each passage's text."""
+        return [
+            Passage(
+                n=i,
+                doc_id=p.id or f"passage-{i}",
+                chunk_id=p.id or f"passage-{i}",
+                title=p.title or "",
+                published=p.published,
+                start=0,
+                end=len(p.text),
+                score=0.0,
+                text=p.text,
+            )
+            for i, p in enumerate(self.passages, start=1)
+        ]
+
+
+class CheckCitation(BaseModel):
+    passage: int = Field(description="1-based position in the request's passages")
+    start: int = Field(description="offset into that passage's text")
+    end: int
+    quote: str
+
+
+class CheckedClaim(BaseModel):
+    text: str
+    supported: bool
+    reason: str | None = None
+    citations: list[CheckCitation]
+
+
+class CheckResponse(BaseModel):
+    grounded: bool
+    sentences: list[CheckedClaim]

@@ -137,6 +137,21 @@ def create_fake_llm_app(state: FakeLLM) -> FastAPI:
                     await asyncio.sleep(
                         state.delay_s / max(len(pieces), 1) if state.mode == "ok" else 0.01
                     )
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    usage = {
+                        "prompt_tokens": len(str(body["messages"])) // 4,
+                        "completion_tokens": len(text) // 4,
+                        "total_tokens": 0,
+                    }
+                    final = {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": "fake-model",
+                        "choices": [],
+                        "usage": usage,
+                    }
+                    yield f"data: {json.dumps(final)}\n\n".encode()
                 yield b"data: [DONE]\n\n"
             except asyncio.CancelledError:
                 state.cancelled += 1

@@ -1,6 +1,6 @@
 from index.chunk import chunk_text
 from index.load import Document, load_path
-from qa.answer import NOT_ANSWERED, check_answer, terms
+from qa.answer import NOT_ANSWERED, SentenceStream, check_answer, parse_answer
 from qa.schemas import Passage
 from tests.conftest import SAMPLE_ARTICLE
 
@@ -52,7 +52,8 @@ def test_marker_after_full_stop_and_grouped_markers() -> None:
     troops_n = next(p.n for p in found if "12,000" in p.text)
     text = f"The North sent 170mm self-propelled howitzers. [{n}] Some 12,000 troops were sent to Russia [{troops_n}, {n}]."
     result = check_answer(text, found)
-    assert [s.citations for s in result.sentences] == [[n], [troops_n, n]]
+    # a sentence cites only the passages whose quote carries it: [n] has no 12,000 troops
+    assert [s.citations for s in result.sentences] == [[n], [troops_n]]
     assert all(s.supported for s in result.sentences)
 
 
@@ -99,8 +100,31 @@ def test_model_refusal_is_not_grounded() -> None:
     assert not result.grounded
 
 
-def test_terms_normalise_numbers_and_plurals() -> None:
-    assert terms("12,000 troops and rocket launchers") == {"12000", "troop", "rocket", "launcher"}
+def test_parse_answer_is_the_one_marker_grammar() -> None:
+    parsed = parse_answer(
+        "It sent howitzers. [1][2] About 12,000 troops went [2, 3].\n[4] a list item (passage 1)"
+    )
+    assert [(p.claim, p.cited) for p in parsed] == [
+        ("It sent howitzers.", (1, 2)),
+        ("About 12,000 troops went.", (2, 3)),
+        ("a list item", (4, 1)),
+    ]
+
+
+def test_sentence_stream_gives_each_sentence_once_complete() -> None:
+    text = "It sent 170mm howitzers. [1][2] About 12,000 troops went to Russia [2]. Then"
+    stream, seen = SentenceStream(), []
+    for i in range(0, len(text), 3):  # three characters at a time, as a model streams
+        seen += [(p.claim, p.cited) for p in stream.feed(text[i : i + 3])]
+        if i < text.index("About"):
+            assert seen == []  # markers may still follow the first full stop
+    seen += [(p.claim, p.cited) for p in stream.close()]
+    assert seen == [
+        ("It sent 170mm howitzers.", (1, 2)),
+        ("About 12,000 troops went to Russia.", (2,)),
+        ("Then", ()),
+    ]
+    assert [p.claim for p in parse_answer(text)] == [c for c, _ in seen]
 
 
 def test_wrong_marker_is_repaired_to_the_supporting_passage() -> None:

@@ -195,23 +195,32 @@ def test_untrusted_article_html_is_shown_as_text(
             expect(page.locator(f"{where} img, {where} script")).to_have_count(0)
 
 
-def test_unsupported_sentences_are_left_out_and_said(page: Page, fake_llm: FakeLLM) -> None:
+def test_unsupported_sentences_are_dimmed_with_their_reason(page: Page, fake_llm: FakeLLM) -> None:
     fake_llm.reply = (
         "Some 12,000 North Korean troops have been sent to Russia [2]. "
         "France sent 300 fighter jets to Pyongyang [1]."
     )
     msg = ask(page, "How many troops were sent?")
-    expect(msg.locator(".answer")).to_contain_text("12,000")
-    expect(msg.locator(".answer")).not_to_contain_text("France")
-    expect(msg.locator(".note")).to_contain_text("1 sentence of the model's draft left out")
+    expect(msg.locator(".answer .sent:not(.unsupported)")).to_contain_text("12,000")
+    dimmed = msg.locator(".answer .sent.unsupported")
+    expect(dimmed).to_have_count(1)
+    expect(dimmed).to_contain_text("France sent 300 fighter jets")
+    expect(dimmed.locator(".cite")).to_have_count(0)  # an unsupported sentence cites nothing
+    expect(dimmed).to_have_attribute("title", re.compile(r"Not supported.*not in quote"))
+    dimmed.focus()  # the reason is shown on keyboard focus too
+    reason = dimmed.evaluate("e => getComputedStyle(e, '::after').content")
+    assert "Not supported" in reason and "not in quote" in reason
+    expect(msg.locator(".note")).to_contain_text("1 dimmed sentence")
+    page.screenshot(path=str(ARTIFACTS / "chat-unsupported.png"))
 
 
 def test_unrelated_question_is_marked_unsupported(page: Page, fake_llm: FakeLLM) -> None:
     fake_llm.reply = "Germany won the 1998 World Cup [4]."
     msg = ask(page, "Who won the 1998 World Cup?")
     expect(msg).to_have_class("msg assistant ungrounded")
-    expect(msg.locator(".answer")).to_contain_text("do not answer this question")
-    expect(msg.locator(".note")).to_contain_text("Not supported by the retrieved articles")
+    expect(msg.locator(".answer .refusal")).to_contain_text("do not answer this question")
+    expect(msg.locator(".answer .sent.unsupported")).to_contain_text("Germany won the 1998")
+    expect(msg.locator(".note")).to_contain_text("not supported by the retrieved articles")
 
 
 def test_llm_down_shows_error(page: Page, fake_llm: FakeLLM) -> None:

@@ -45,10 +45,8 @@
   const scrollToBottom = () => { els.chat.scrollTop = els.chat.scrollHeight; };
 
   // ---------- answer rendering ----------
-  // One or more adjacent markers: "[1]", "[1, 2]", "[1][3]".
-  const MARKER = /\[\d+(?:\s*,\s*\d+)*\](?:\s*\[\d+(?:\s*,\s*\d+)*\])*/g;
-  const numbers = (marker) => marker.match(/\d+/g).map(Number);
-
+  // The page never parses the model's text: it shows the sentences the server checked, each
+  // with the passages that carry it; unsupported ones are dimmed, their reason on hover/focus.
   function citeChip(n, msg) {
     const b = el("button", "cite");
     b.type = "button";
@@ -61,28 +59,39 @@
     return b;
   }
 
-  // Answer text -> paragraphs of text nodes and citation chips.
+  function sentenceEl(s, msg) {
+    const span = el("span", s.supported ? "sent" : "sent unsupported", s.text.replace(/[.!?]$/, ""));
+    const end = /[.!?]$/.exec(s.text);
+    if (s.supported) {
+      const group = el("span", "cite-group", " ");
+      for (const n of s.citations || []) group.append(citeChip(n, msg));
+      group.append(end ? end[0] : "");
+      span.append(group);
+    } else {
+      span.append(end ? end[0] : "");
+      const reason = `Not supported by the cited articles: ${s.reason || "no quote carries it"}`;
+      span.title = reason;
+      span.tabIndex = 0; // the reason is reachable from the keyboard too
+      span.setAttribute("aria-label", `${s.text} (${reason})`);
+      span.dataset.reason = s.reason || "no quote carries it";
+    }
+    return span;
+  }
+
   function renderAnswer(msg) {
-    let text = msg.text;
-    if (msg.state === "streaming") text = text.replace(/\[[\d,\s]*$/, ""); // half-typed marker
     const frag = document.createDocumentFragment();
-    for (const para of text.split(/\n{2,}/)) {
-      if (!para.trim()) continue;
-      const p = el("p"); // single newlines are kept by CSS white-space: pre-line
-      let last = 0;
-      for (const m of para.matchAll(MARKER)) {
-        // Keep the space before and punctuation after the chips on one line with them.
-        const before = para.slice(last, m.index);
-        const lead = /\s*$/.exec(before)[0];
-        const tail = /^[.,;:!?)”’"']*/.exec(para.slice(m.index + m[0].length))[0];
-        const group = el("span", "cite-group", lead);
-        for (const n of numbers(m[0])) group.append(citeChip(n, msg));
-        group.append(tail);
-        p.append(before.slice(0, before.length - lead.length), group);
-        last = m.index + m[0].length + tail.length;
-      }
-      p.append(para.slice(last));
+    if (msg.state !== "streaming" && msg.grounded === false && msg.text) {
+      frag.append(el("p", "refusal", msg.text));
+    }
+    const draft = msg.state !== "done" && msg.pending ? msg.pending : "";
+    if (msg.sentences.length || draft) {
+      const p = el("p");
+      msg.sentences.forEach((s, i) => p.append(i ? " " : "", sentenceEl(s, msg)));
+      // the sentence being written: shown as a draft until the server has checked it
+      if (draft) p.append(msg.sentences.length ? " " : "", el("span", "sent pending", draft));
       frag.append(p);
+    } else if (msg.state !== "streaming" && msg.grounded !== false && msg.text) {
+      frag.append(el("p", null, msg.text)); // an answer without checked sentences
     }
     msg.answerEl.replaceChildren(frag);
   }
@@ -114,7 +123,7 @@
   // Cited passages first; the other retrieved passages folded away.
   function renderSources(msg) {
     const cited = new Set(msg.citations.map((c) => c.n));
-    for (const m of msg.text.matchAll(MARKER)) numbers(m[0]).forEach((n) => cited.add(n));
+    for (const s of msg.sentences) if (s.supported) (s.citations || []).forEach((n) => cited.add(n));
     const passages = msg.passages.slice().sort((a, b) => a.n - b.n);
     const used = passages.filter((p) => cited.has(p.n));
     const other = passages.filter((p) => !cited.has(p.n));
@@ -137,7 +146,7 @@
   function addAssistantMessage(question) {
     const root = el("div", "msg assistant");
     const msg = {
-      root, question, text: "", citations: [], passages: [],
+      root, question, text: "", citations: [], passages: [], sentences: [], pending: "", grounded: null,
       searchedEl: el("p", "searched"), statusEl: el("p", "status", "Searching the news"),
       answerEl: el("div", "answer"), noteEl: el("p", "note"),
       sourcesEl: el("div", "sources"),
@@ -239,24 +248,27 @@
       renderSources(msg);
     } else if (name === "delta") {
       msg.statusEl.hidden = true;
-      msg.text += data.text || "";
+      msg.pending = String(data.pending || "");
       scheduleRender(msg);
-    } else if (name === "citation") {
-      msg.citations.push(data);
+    } else if (name === "sentence") {
+      msg.sentences.push(data);
+      scheduleRender(msg);
     } else if (name === "done") {
       msg.text = String(data.answer || "");
       msg.citations = data.citations || [];
+      msg.sentences = data.sentences || [];
+      msg.grounded = data.grounded;
       if (data.passages) msg.passages = data.passages;
       setState(msg, "done");
       renderAnswer(msg);
       renderSources(msg);
-      const dropped = (data.sentences || []).filter((s) => s.supported === false).length;
+      const dropped = msg.sentences.filter((s) => s.supported === false).length;
       if (data.grounded === false) {
         msg.root.classList.add("ungrounded");
-        showNote(msg, "Not supported by the retrieved articles — treat with care.", "warn");
+        if (dropped) showNote(msg, "The model's draft, shown dimmed, is not supported by the retrieved articles.", "warn");
       } else if (dropped) {
-        // the server removes sentences its sources do not support; say so, don't hide it
-        showNote(msg, `${dropped} sentence${dropped > 1 ? "s" : ""} of the model's draft left out: not supported by the cited articles.`, "warn");
+        // the server leaves out sentences its sources do not support: show them, dimmed
+        showNote(msg, `${dropped} dimmed sentence${dropped > 1 ? "s" : ""}: not supported by the cited articles (hover or focus for why).`, "warn");
       }
       final = true;
     } else if (name === "error") {
@@ -304,7 +316,7 @@
         setState(msg, "stopped");
         renderAnswer(msg);
         renderSources(msg);
-        showNote(msg, msg.text.trim() ? "Stopped — the answer above is incomplete." : "Stopped before an answer was written.", "stopped");
+        showNote(msg, msg.sentences.length || msg.pending ? "Stopped — the answer above is incomplete." : "Stopped before an answer was written.", "stopped");
       } else if (msg.state === "streaming") {
         showError(msg, msg.passages.length || msg.text
           ? "The connection to the service was lost. Please try again."
@@ -316,8 +328,10 @@
       setRunning(false);
     }
     // A stopped answer with text is kept as context: the user may follow up on it.
-    if (conv === conversation && (msg.state === "done" || (msg.state === "stopped" && msg.text.trim()))) {
-      history.push({ role: "user", content: question }, { role: "assistant", content: msg.text });
+    const said = msg.state === "done" ? msg.text
+      : msg.sentences.filter((s) => s.supported).map((s) => s.text).join(" ");
+    if (conv === conversation && (msg.state === "done" || (msg.state === "stopped" && said.trim()))) {
+      history.push({ role: "user", content: question }, { role: "assistant", content: said });
     }
   }
 

@@ -1,0 +1,132 @@
+"""Claims for `qa eval --grounding`, from the model's answers written by `grounding_set generate`.
+
+Supported: a sentence of a correct answer that contains the quiz answer, with the passages the
+model saw. Unsupported: copies of it with one fact made wrong - the answer replaced by a wrong
+choice the passages never mention (`wrong_choice_unmentioned`) or mention elsewhere
+(`wrong_choice_mentioned`), a number changed (`number_changed`), a negation inserted (`negated`),
+two names swapped (`roles_swapped`). Unanswerable: every answer to a question whose answer no
+remaining article holds (`unanswerable`, for the refusal rate: `grounded` must be false)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+from qa.answer import parse_answer, with_markers
+from qa.evaluate import normalize
+
+_AUX = re.compile(
+    r"\b(is|are|was|were|will|has|have|had|can|could|would|should|did|does|do|must)\b"
+)
+_NAME = re.compile(r"(?<![\w.])[A-Z][\w'’-]+(?:\s+(?:of\s+|the\s+)?[A-Z][\w'’-]+)*")
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
+
+
+def _core(answer: str) -> str:
+    return answer.strip().strip("“”\"'‘’.").strip()
+
+
+def _find(text: str, phrase: str) -> re.Match[str] | None:
+    words = [re.escape(w) for w in re.findall(r"\w+(?:[-’']\w+)*", phrase)]
+    if not words:
+        return None
+    return re.search(r"\b" + r"\W+".join(words) + r"\b", text, re.I)
+
+
+def answer_sentence(reply: str, answer: str) -> str | None:
+    """The first sentence (with its markers) that holds the quiz answer."""
+    wanted = normalize(_core(answer))
+    for parsed in parse_answer(reply):
+        if wanted and wanted in normalize(parsed.claim) and parsed.cited:
+            return with_markers(parsed.claim, list(parsed.cited))
+    return None
+
+
+def mutations(
+    sentence: str, row: dict[str, Any], passage_text: str, rng: random.Random
+) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    hit = _find(sentence, _core(row["answer"]))
+    if hit:
+        wrong = [c for c in row["choices"] if normalize(c) != normalize(row["answer"])]
+        haystack = normalize(passage_text)
+        for kind, pool in (
+            ("wrong_choice_unmentioned", [c for c in wrong if normalize(c) not in haystack]),
+            ("wrong_choice_mentioned", [c for c in wrong if normalize(c) in haystack]),
+        ):
+            if pool:
+                choice = _core(rng.choice(pool))
+                found.append((kind, sentence[: hit.start()] + choice + sentence[hit.end() :]))
+    numbers = list(_NUMBER.finditer(sentence))
+    if numbers:
+        m = rng.choice(numbers)
+        digits = m.group(0)
+        i = max(j for j, ch in enumerate(digits) if ch.isdigit())
+        changed = digits[:i] + str((int(digits[i]) + rng.randint(1, 8)) % 10) + digits[i + 1 :]
+        found.append(("number_changed", sentence[: m.start()] + changed + sentence[m.end() :]))
+    aux = _AUX.search(sentence)
+    if aux:
+        negated = sentence[: aux.end()] + " not" + sentence[aux.end() :]
+    else:
+        negated = "It is not true that " + sentence[0].lower() + sentence[1:]
+    found.append(("negated", negated))
+    names = list(dict.fromkeys(m.group(0) for m in _NAME.finditer(sentence) if m.start() > 0))
+    if len(names) >= 2:
+        a, b = names[0], names[1]
+        if a not in b and b not in a:
+            swapped = re.sub(
+                f"{re.escape(a)}|{re.escape(b)}", lambda m: b if m.group(0) == a else a, sentence
+            )
+            found.append(("roles_swapped", swapped))
+    return found
+
+
+def _passages(row: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dict(p) for p in row["passages"]]
+
+
+def build(args: argparse.Namespace) -> None:
+    from benchmarks.grounding_set import load_jsonl
+
+    rows = load_jsonl(args.out / "newsdev-generations.jsonl")
+    texts = {a["id"]: a["text"] for a in load_jsonl(args.news_dev / "corpus.jsonl")}
+    rng = random.Random(13)
+    claims: list[dict[str, Any]] = []
+    unanswerable: list[dict[str, Any]] = []
+    for row in rows:
+        passages = _passages(row)
+        base = {"id": row["id"], "question": row["question"], "passages": passages}
+        if row["set"] == "unanswerable":
+            unanswerable.append(
+                {**base, "answer": row["reply"], "supported": False, "kind": "unanswerable"}
+            )
+            continue
+        sentence = answer_sentence(row["reply"], row["answer"])
+        if sentence is None:
+            continue
+        claims.append({**base, "answer": sentence, "supported": True, "kind": "supported"})
+        seen = " ".join(texts[p["id"]][p["start"] : p["end"]] for p in passages)
+        for kind, changed in mutations(sentence, row, seen, rng):
+            claims.append({**base, "answer": changed, "supported": False, "kind": kind})
+    for name, items in (
+        ("newsdev-claims.jsonl", claims),
+        ("newsdev-unanswerable.jsonl", unanswerable),
+    ):
+        with (args.out / name).open("w", encoding="utf-8") as out:
+            for item in items:
+                out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        print(name, len(items))
+    kinds: dict[str, int] = {}
+    for c in claims:
+        kinds[c["kind"]] = kinds.get(c["kind"], 0) + 1
+    print(kinds)
+
+
+def write_jsonl(path: Path, items: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for item in items:
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")

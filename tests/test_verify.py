@@ -1,0 +1,89 @@
+"""The claim check reads one quote, with its numbers, names, polarity and roles (qa/verify.py)."""
+
+import pytest
+
+from qa.answer import check_answer
+from qa.schemas import Passage
+from qa.verify import best_quote, tokenize
+
+TITLE = "North Korea preparing to send more troops and weapons to Russia, Seoul says"
+TEXT = (
+    "The JCS has detected the North supplying more 240mm multiple rocket launchers and 170mm "
+    "self-propelled howitzers to Russia, as well as preparing to produce more suicide drones to be "
+    "shipped there. It also says that North Korean soldiers have crossed into South Korea, although "
+    "it does not believe they were trying to provoke a clash deliberately. NBC News reported earlier "
+    "this week that some 12,000 North Korean troops have been sent to Russia, reportedly under a "
+    "defense treaty signed between the two nations this year. President Yoon Suk Yeol has warned "
+    "that his country won't sit idle over the development."
+)
+
+
+def verdict(claim: str, text: str = TEXT, title: str = TITLE) -> tuple[bool, str | None]:
+    quote = best_quote(claim, text, title, "2024-11-04")
+    return quote.verdict.supported, quote.verdict.reason
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "North Korea supplied 240mm multiple rocket launchers and 170mm self-propelled howitzers to Russia.",
+        "Some 12,000 North Korean troops have been sent to Russia this week.",
+        "Russia received 170mm self-propelled howitzers from North Korea.",  # roles kept, reworded
+        "North Korea is preparing to send more troops to Russia.",  # carried by the title
+        "President Yoon Suk Yeol warned that his country would not sit idle.",
+        "On November 4, 2024, Seoul said North Korea was preparing to send weapons to Russia.",
+    ],
+)
+def test_claims_the_quote_carries_are_supported(claim: str) -> None:
+    assert verdict(claim) == (True, None)
+
+
+@pytest.mark.parametrize(
+    ("claim", "reason"),
+    [
+        ("Yes, Russia sent weapons to North Korea.", "roles differ from quote"),
+        (
+            "Russia supplied 240mm multiple rocket launchers to North Korea.",
+            "roles differ from quote",
+        ),
+        ("North Korea did not supply 240mm multiple rocket launchers to Russia.", "negated"),
+        ("North Korean soldiers have not crossed into South Korea.", "negated"),
+        ("Some 13,000 North Korean troops have been sent to Russia.", "number 13,000 not in quote"),
+        ("Some 12,000 Chinese troops have been sent to Russia.", "name Chinese not in quote"),
+        ("France sent fighter jets and tanks to Ukraine.", None),
+    ],
+)
+def test_wrong_claims_are_caught_with_a_reason(claim: str, reason: str | None) -> None:
+    supported, why = verdict(claim)
+    assert not supported
+    if reason:
+        assert why == reason
+
+
+def test_a_fact_from_another_sentence_does_not_rescue_a_claim() -> None:
+    # NBC News is in the passage, but not in the sentence about the howitzers
+    supported, why = verdict("NBC News supplied 170mm self-propelled howitzers to Russia.")
+    assert not supported and why == "name NBC not in quote"
+
+
+def test_quote_is_the_sentence_that_carries_the_claim() -> None:
+    quote = best_quote("Some 12,000 North Korean troops were sent to Russia.", TEXT, TITLE, None)
+    assert TEXT[quote.start : quote.end].startswith("NBC News reported earlier this week")
+    assert TEXT[quote.start : quote.end].endswith("this year.")
+
+
+def test_tokens_normalise_numbers_contractions_and_number_words() -> None:
+    tokens = tokenize("Seoul won't send 12,000 troops, or three tanks.")
+    norms = [t.norm for t in tokens]
+    assert "not" in norms and "12000" in norms and "3" in norms
+    assert [t.name for t in tokens][:1] == [True]
+
+
+def test_sample_question_from_the_issue_is_refused() -> None:
+    passage = Passage(
+        n=1, doc_id="nk", chunk_id="nk:0", title=TITLE, published="2024-11-04",
+        start=0, end=len(TEXT), score=0.5, text=TEXT,
+    )  # fmt: skip
+    result = check_answer("Yes, Russia sent weapons to North Korea [1].", [passage])
+    assert not result.grounded
+    assert result.sentences[0].reason == "roles differ from quote"
