@@ -33,4 +33,4 @@ VOLUME /data
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
   CMD .venv/bin/python -c "import httpx; httpx.get('http://127.0.0.1:8000/healthz').raise_for_status()"
-CMD ["bash", "scripts/run.sh"]
+CMD ["bash", "scripts/docker-entry.sh"]

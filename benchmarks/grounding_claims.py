@@ -41,7 +41,7 @@ def answer_sentence(reply: str, answer: str) -> str | None:
     """The first sentence (with its markers) that holds the quiz answer."""
     wanted = normalize(_core(answer))
     for parsed in parse_answer(reply):
-        if wanted and wanted in normalize(parsed.claim) and parsed.cited:
+        if wanted and wanted in normalize(parsed.claim):
             return with_markers(parsed.claim, list(parsed.cited))
     return None
 
@@ -90,35 +90,37 @@ def _passages(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def build(args: argparse.Namespace) -> None:
-    from benchmarks.grounding_set import load_jsonl
+    from benchmarks.grounding_set import load_articles, load_jsonl
 
-    rows = load_jsonl(args.out / "newsdev-generations.jsonl")
-    texts = {a["id"]: a["text"] for a in load_jsonl(args.news_dev / "corpus.jsonl")}
+    rows = load_jsonl(args.out / f"{args.name}-generations.jsonl")
+    texts = {a["id"]: a["text"] for a in load_articles(args.corpus)}
     rng = random.Random(13)
     claims: list[dict[str, Any]] = []
     unanswerable: list[dict[str, Any]] = []
+    answers: list[dict[str, Any]] = []  # every answer to an answerable question
     for row in rows:
         passages = _passages(row)
+        if not passages:  # nothing left to answer from (as of the question's day)
+            continue
         base = {"id": row["id"], "question": row["question"], "passages": passages}
         if row["set"] == "unanswerable":
             unanswerable.append(
-                {**base, "answer": row["reply"], "supported": False, "kind": "unanswerable"}
+                {**base, "answer": row["reply"] or ".", "supported": False, "kind": "unanswerable"}
             )
             continue
+        answers.append(
+            {**base, "answer": row["reply"] or ".", "supported": True, "kind": "answerable",
+             "gold_answer": row["answer"]}
+        )  # fmt: skip
         sentence = answer_sentence(row["reply"], row["answer"])
         if sentence is None:
             continue
         claims.append({**base, "answer": sentence, "supported": True, "kind": "supported"})
-        seen = " ".join(texts[p["id"]][p["start"] : p["end"]] for p in passages)
+        seen = " ".join(p.get("text") or texts[p["id"]][p["start"] : p["end"]] for p in passages)
         for kind, changed in mutations(sentence, row, seen, rng):
             claims.append({**base, "answer": changed, "supported": False, "kind": kind})
-    for name, items in (
-        ("newsdev-claims.jsonl", claims),
-        ("newsdev-unanswerable.jsonl", unanswerable),
-    ):
-        with (args.out / name).open("w", encoding="utf-8") as out:
-            for item in items:
-                out.write(json.dumps(item, ensure_ascii=False) + "\n")
+    for name, items in (("claims", claims), ("answers", answers + unanswerable)):
+        write_jsonl(args.out / f"{args.name}-{name}.jsonl", items)
         print(name, len(items))
     kinds: dict[str, int] = {}
     for c in claims:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ import numpy as np
 import Stemmer
 
 from index.chunk import Chunk, chunk_text
+from index.load import Document, iter_files, load_path
 from qa.evaluate import normalize
 from qa.llm import OpenAIChat
 from qa.prompt import Prompts
@@ -58,7 +60,9 @@ class ChunkIndex:
         texts = [f"{self.articles[c.doc_id]['title']}\n{c.text}" for c in self.chunks]
         self.bm25 = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
         self.bm25.index(self._tokens(texts), show_progress=False)
-        self.day = np.array([self.articles[c.doc_id]["published"][:10] for c in self.chunks])
+        self.day = np.array(
+            [(self.articles[c.doc_id]["published"] or "")[:10] for c in self.chunks]
+        )
         self.doc = np.array([c.doc_id for c in self.chunks])
 
     def _tokens(self, texts: list[str]) -> Any:
@@ -122,38 +126,48 @@ def unanswerable_passages(index: ChunkIndex, q: dict[str, Any]) -> list[Passage]
     return [index.passage(i + 1, c) for i, c in enumerate(chunks)]
 
 
-def answer_in_other_articles(q: dict[str, Any], articles: list[dict[str, Any]]) -> bool:
+def answer_in_other_articles(q: dict[str, Any], normalized: dict[str, str]) -> bool:
     wanted = normalize(q["answer"])
-    gold = set(q["gold_doc_ids"])
-    return any(
-        wanted in normalize(a["title"] + " " + a["text"]) for a in articles if a["id"] not in gold
-    )
+    gold = set(q.get("gold_doc_ids") or [])
+    return any(wanted in text for doc_id, text in normalized.items() if doc_id not in gold)
 
 
-def passage_ref(p: Passage) -> dict[str, Any]:
-    return {
-        "id": p.doc_id,
-        "title": p.title,
-        "published": p.published,
-        "start": p.start,
-        "end": p.end,
-    }
+def passage_ref(p: Passage, inline: bool) -> dict[str, Any]:
+    ref = {"id": p.doc_id, "title": p.title, "published": p.published}
+    return {**ref, "text": p.text} if inline else {**ref, "start": p.start, "end": p.end}
+
+
+def load_articles(path: Path) -> list[dict[str, Any]]:
+    docs = [d for f in iter_files([path]) for d in load_path(f) if isinstance(d, Document)]
+    return [d.model_dump() for d in docs]
+
+
+def load_questions(path: Path) -> list[dict[str, Any]]:
+    """Questions with an id, a date and wrong `choices` (other questions' answers if missing)."""
+    questions = load_jsonl(path)
+    for i, q in enumerate(questions):
+        q.setdefault("id", f"q{i + 1}")
+        if "choices" not in q:
+            others = [o["answer"] for o in questions if o["answer"] != q["answer"]]
+            q["choices"] = [q["answer"], *random.Random(i).sample(others, min(3, len(others)))]
+    return questions
 
 
 async def generate(args: argparse.Namespace) -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    articles = load_jsonl(args.news_dev / "corpus.jsonl")
-    questions = load_jsonl(args.news_dev / "queries.jsonl")[: args.limit or None]
+    articles = load_articles(args.corpus)
+    questions = load_questions(args.questions)[: args.limit or None]
     index = ChunkIndex(articles, settings)
+    normalized = {a["id"]: normalize(f"{a['title']} {a['text']}") for a in articles}
     llm = OpenAIChat(args.llm, "sk-local", args.model, timeout_s=600, temperature=0.1)
     prompts = Prompts.load()
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "newsdev-generations.jsonl"
+    path = args.out / f"{args.name}-generations.jsonl"
     done = {(r["id"], r["set"]) for r in load_jsonl(path)} if path.exists() else set()
     with path.open("a", encoding="utf-8") as out:
         for q in questions:
             sets = [("answerable", answerable_passages)]
-            if not answer_in_other_articles(q, articles):
+            if not answer_in_other_articles(q, normalized):
                 sets.append(("unanswerable", unanswerable_passages))
             for name, make in sets:
                 if (q["id"], name) in done:
@@ -173,7 +187,7 @@ async def generate(args: argparse.Namespace) -> None:
                     "choices": q["choices"],
                     "date": q["date"],
                     "gold_doc_ids": q["gold_doc_ids"],
-                    "passages": [passage_ref(p) for p in passages],
+                    "passages": [passage_ref(p, args.inline) for p in passages],
                     "reply": reply.text,
                     "usage": reply.usage,
                     "seconds": round(seconds, 1),
@@ -186,7 +200,12 @@ async def generate(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.grounding_set")
     parser.add_argument("action", choices=["generate", "build"])
-    parser.add_argument("--news-dev", type=Path, default=NEWS_DEV)
+    parser.add_argument("--corpus", type=Path, default=NEWS_DEV / "corpus.jsonl")
+    parser.add_argument("--questions", type=Path, default=NEWS_DEV / "queries.jsonl")
+    parser.add_argument("--name", default="newsdev", help="prefix of the files written")
+    parser.add_argument(
+        "--inline", action="store_true", help="write passage texts (only for our own articles)"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--llm", default="http://127.0.0.1:8081/v1")
     parser.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")

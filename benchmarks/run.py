@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from index.embed import MiniLMEmbedder
+from index.index import Index
 from index.ingest import Ingestor
-from index.keyword import KeywordIndex
 from index.load import Document
 from index.store import Store, make_client
 from qa.evaluate import EvalQuestion, evaluate_answers, markdown_table, run_eval
@@ -26,6 +26,7 @@ from qa.logs import configure_logging
 from qa.pipeline import QAService
 from qa.prompt import Prompts
 from qa.retrieve import MODES, Retriever
+from qa.services import KEYWORD_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS_DEV = ROOT.parent / "shared" / "eval" / "news-dev"
@@ -74,9 +75,9 @@ def main() -> None:
     # the whole set shares the index of `QA_DATA_DIR=var/newsdev qa ingest` (see README)
     data = ROOT / "var" / ("newsdev" if len(docs) == 3800 else f"bench-{len(docs)}")
     store = Store(make_client(data / "chroma"), "news")
-    ingestor = Ingestor(embedder, store, 128, 24)
+    index = Index(store, Ingestor(embedder, store, 128, 24), data / "bm25" / "news" / KEYWORD_FILE)
     start = time.perf_counter()
-    ingest = ingestor.ingest_documents(docs)
+    ingest = index.write(docs)
     seconds = time.perf_counter() - start
     if ingest.chunks:
         report["ingest"] = {
@@ -86,10 +87,10 @@ def main() -> None:
             "chunks_per_s": round(ingest.chunks / seconds, 1),
         }
     start = time.perf_counter()
-    again = ingestor.ingest_documents(docs)
+    again = index.write(docs)
     report["reingest_unchanged_s"] = round(time.perf_counter() - start, 2)
     assert len(again.unchanged) == len(docs)
-    retriever = Retriever(embedder, store, KeywordIndex(store, data / "bm25" / "news"))
+    retriever = Retriever(embedder, store, index)
     present = {d.id for d in docs}
     questions = [
         EvalQuestion(**{k: q[k] for k in ("question", "answer", "gold_doc_ids", "date")})

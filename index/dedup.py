@@ -1,17 +1,16 @@
 """Near-duplicate articles: the same wire story republished by several outlets within days.
 
 Each document's MinHash signature over word shingles is computed at ingest and stored with the
-document record. `DuplicateIndex` groups the stored documents whose estimated Jaccard similarity
-passes the threshold (MinHash LSH, then union-find), rebuilt from the store after writes, so a
-delete or an edit regroups on the next search."""
+document record. `DuplicateFinder` groups the documents whose estimated Jaccard similarity
+passes the threshold (MinHash LSH, then connected groups); the index writer updates it with
+every write batch, so a delete or an edit regroups before the write returns."""
 
 from __future__ import annotations
 
 import base64
 import re
-import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -56,70 +55,101 @@ class Copy:
     length: int
 
 
-class DuplicateIndex:
-    """Groups of near-duplicate documents, derived from the signatures in the store."""
+@dataclass(frozen=True)
+class DuplicateGroups:
+    """Groups of near-duplicate documents (immutable: a new write makes a new value)."""
 
-    def __init__(self, threshold: float = THRESHOLD):
-        self.threshold = threshold
-        self._lock = threading.Lock()
-        self._signature: object = None
-        self._group_of: dict[str, str] = {}
-        self._members: dict[str, list[Copy]] = {}
-
-    def refresh(
-        self, signature: object, records: Callable[[], Iterable[tuple[Copy, str | None]]]
-    ) -> None:
-        """Regroup when `signature` (the store's state) changed; `records()` gives each stored
-        document with its MinHash (None: never a duplicate)."""
-        if signature == self._signature:
-            return
-        with self._lock:
-            if signature == self._signature:
-                return
-            lsh = MinHashLSH(threshold=self.threshold, num_perm=NUM_PERM)
-            parent: dict[str, str] = {}
-            copies: dict[str, Copy] = {}
-            hashes: dict[str, MinHash] = {}
-
-            def root(doc_id: str) -> str:
-                while parent[doc_id] != doc_id:
-                    parent[doc_id] = parent[parent[doc_id]]
-                    doc_id = parent[doc_id]
-                return doc_id
-
-            for copy, encoded in records():
-                copies[copy.doc_id] = copy
-                parent[copy.doc_id] = copy.doc_id
-                if encoded is None:
-                    continue
-                minhash = _minhash(encoded)
-                for other in lsh.query(minhash):  # LSH finds candidates; the estimate decides
-                    close = _days_apart(copy, copies[other]) <= WINDOW_DAYS
-                    if close and minhash.jaccard(hashes[other]) >= self.threshold:
-                        parent[root(other)] = root(copy.doc_id)
-                lsh.insert(copy.doc_id, minhash)
-                hashes[copy.doc_id] = minhash
-            members: dict[str, list[Copy]] = {}
-            for doc_id in copies:
-                members.setdefault(root(doc_id), []).append(copies[doc_id])
-            self._members = {}
-            self._group_of = {}
-            for group in members.values():
-                if len(group) < 2:
-                    continue
-                group.sort(key=preference)
-                key = group[0].doc_id
-                self._members[key] = group
-                self._group_of.update((c.doc_id, key) for c in group)
-            self._signature = signature
+    group_of: Mapping[str, str] = field(default_factory=dict)
+    members: Mapping[str, list[Copy]] = field(default_factory=dict)
 
     def group(self, doc_id: str) -> str:
         """A key shared by all copies of the same story (the document's own id if unique)."""
-        return self._group_of.get(doc_id, doc_id)
+        return self.group_of.get(doc_id, doc_id)
 
     def copies(self, doc_id: str) -> list[Copy]:
         """Every copy of the document's story, preferred first (empty if it has none)."""
-        return self._members.get(self.group(doc_id), [])
+        return list(self.members.get(self.group(doc_id), []))
+
+
+class DuplicateFinder:
+    """The writer's working state: documents in a MinHash LSH, and the groups they form (the
+    connected parts of the graph of near-copy pairs published within the window). Adding a
+    document links it to its candidates; removing one regroups only its own group's members, so
+    a write costs what its documents cost, not what the corpus costs."""
+
+    def __init__(self, threshold: float = THRESHOLD):
+        self.threshold = threshold
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self._hashes: dict[str, MinHash] = {}
+        self._copies: dict[str, Copy] = {}
+        self._group_of: dict[str, int] = {}
+        self._groups: dict[int, set[str]] = {}
+        self._next = 0
+
+    def put(self, copy: Copy, encoded: str | None) -> None:
+        """Add or replace a document (`encoded`: its MinHash; None: never a duplicate)."""
+        self.remove(copy.doc_id)
+        self._copies[copy.doc_id] = copy
+        if encoded is not None:
+            minhash = _minhash(encoded)
+            self._hashes[copy.doc_id] = minhash
+            self._lsh.insert(copy.doc_id, minhash)
+        self._link(copy.doc_id)
+
+    def remove(self, doc_id: str) -> None:
+        if doc_id not in self._copies:
+            return
+        members = self._groups.pop(self._group_of[doc_id])
+        for member in members:
+            del self._group_of[member]
+        del self._copies[doc_id]
+        if self._hashes.pop(doc_id, None) is not None:
+            self._lsh.remove(doc_id)
+        for member in sorted(members - {doc_id}):
+            self._link(member)
+
+    def _link(self, doc_id: str) -> None:
+        group = self._next
+        self._next += 1
+        self._groups[group] = {doc_id}
+        self._group_of[doc_id] = group
+        minhash = self._hashes.get(doc_id)
+        if minhash is None:
+            return
+        copy = self._copies[doc_id]
+        for other in self._lsh.query(minhash):  # LSH finds candidates; the estimate decides
+            if other == doc_id or other not in self._group_of:
+                continue
+            close = _days_apart(copy, self._copies[other]) <= WINDOW_DAYS
+            if close and minhash.jaccard(self._hashes[other]) >= self.threshold:
+                self._merge(self._group_of[doc_id], self._group_of[other])
+
+    def _merge(self, a: int, b: int) -> None:
+        if a == b:
+            return
+        if len(self._groups[a]) < len(self._groups[b]):
+            a, b = b, a
+        for member in self._groups[b]:
+            self._group_of[member] = a
+        self._groups[a] |= self._groups.pop(b)
+
+    def groups(self) -> DuplicateGroups:
+        group_of: dict[str, str] = {}
+        keyed: dict[str, list[Copy]] = {}
+        for members in self._groups.values():
+            if len(members) < 2:
+                continue
+            ordered = sorted((self._copies[m] for m in members), key=preference)
+            keyed[ordered[0].doc_id] = ordered
+            group_of.update((c.doc_id, ordered[0].doc_id) for c in ordered)
+        return DuplicateGroups(group_of, keyed)
+
+
+def find_groups(records: Iterable[tuple[Copy, str | None]]) -> DuplicateGroups:
+    finder = DuplicateFinder()
+    for copy, encoded in records:
+        finder.put(copy, encoded)
+    return finder.groups()
 
 
 def preference(copy: Copy) -> tuple[int, str]:

@@ -16,6 +16,8 @@ from index.store import INDEX_FORMAT, Store
 
 log = structlog.get_logger(__name__)
 Outcome = Literal["added", "updated", "unchanged"]
+AfterBatch = Callable[[list[str]], None]
+BATCH_DOCS = 64  # documents written to Chroma before the keyword index and groups follow
 
 
 @dataclass
@@ -61,15 +63,19 @@ class Ingestor:
         return ("updated" if previous else "added"), len(chunks)
 
     def ingest_documents(
-        self, docs: Iterable[Document], on_done: Callable[[], None] | None = None
+        self,
+        docs: Iterable[Document],
+        on_done: Callable[[], None] | None = None,
+        after_batch: AfterBatch | None = None,
     ) -> IngestReport:
-        return self._ingest(docs, IngestReport(), on_done)
+        return self._ingest(docs, IngestReport(), on_done, after_batch)
 
     def ingest_paths(
         self,
         paths: list[Path],
         on_error: Callable[[LoadError], None] | None = None,
         on_done: Callable[[], None] | None = None,
+        after_batch: AfterBatch | None = None,
     ) -> IngestReport:
         """Ingest every valid record; malformed ones are reported and never half-written."""
         report = IngestReport()
@@ -84,17 +90,33 @@ class Ingestor:
                     if on_error:
                         on_error(item)
 
-        return self._ingest(valid_documents(), report, on_done)
+        return self._ingest(valid_documents(), report, on_done, after_batch)
 
     def _ingest(
-        self, docs: Iterable[Document], report: IngestReport, on_done: Callable[[], None] | None
+        self,
+        docs: Iterable[Document],
+        report: IngestReport,
+        on_done: Callable[[], None] | None,
+        after_batch: AfterBatch | None,
     ) -> IngestReport:
-        for doc in docs:
-            outcome, n_chunks = self.ingest_document(doc)
-            report.record(doc.id, outcome)
-            report.chunks += n_chunks
-            if on_done:
-                on_done()
+        """`after_batch` gets the ids of every BATCH_DOCS changed documents (and of the last
+        ones, even when a document fails), so derived indexes follow Chroma batch by batch."""
+        changed: list[str] = []
+        try:
+            for doc in docs:
+                outcome, n_chunks = self.ingest_document(doc)
+                report.record(doc.id, outcome)
+                report.chunks += n_chunks
+                if outcome != "unchanged":
+                    changed.append(doc.id)
+                if after_batch and len(changed) >= BATCH_DOCS:
+                    after_batch(changed)
+                    changed = []
+                if on_done:
+                    on_done()
+        finally:
+            if after_batch and changed:
+                after_batch(changed)
         return report
 
 

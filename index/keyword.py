@@ -1,30 +1,44 @@
-"""BM25 keyword index (bm25s) over every chunk in the store, kept beside Chroma.
+"""BM25 keyword index in SQLite FTS5, updated one document at a time, kept beside Chroma.
 
-It is derived data: built from Chroma's chunk texts and saved under `cache_dir` with a
-fingerprint of the chunk ids it covers (ids hash the chunk text, so the fingerprint changes with
-any edit). On first use the saved index is loaded if its fingerprint matches the store, else it is
-rebuilt; after a write in this process, or a chunk count changed by another one, it is rebuilt
-and saved again."""
+Texts are tokenized as bm25s does (English stopwords, Snowball stemmer; title + chunk text) and
+the stemmed tokens stored in an FTS5 table, ranked by FTS5's `bm25()`. Adding or deleting a
+document touches only its own rows, in one transaction, so a write costs what the document costs,
+not what the corpus costs (measured against today's whole-corpus bm25s ranking: README).
+
+It is derived data: `index.index.Index` fills it from Chroma and is its only writer. The file
+lives under `$QA_DATA_DIR/bm25/`, so a restart reads it instead of rebuilding. SQLite's WAL lets
+readers (one connection per thread) search while a write commits."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import shutil
+import sqlite3
+import tempfile
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import bm25s
-import numpy as np
 import Stemmer
 
-from index.store import META_PREFIX, Store
+from index.store import META_PREFIX
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
-log = logging.getLogger(__name__)
+FORMAT = "fts5-1"  # bumped when the schema or tokenization changes: the file is then rebuilt
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunks(
+    row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, source TEXT, ts INTEGER
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS doc_meta(
+    doc_id TEXT NOT NULL, key TEXT NOT NULL, value, PRIMARY KEY (doc_id, key)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS terms
+    USING fts5(tokens, tokenize="unicode61 remove_diacritics 0 tokenchars '_'");
+CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
 
 
 @dataclass(frozen=True)
@@ -35,130 +49,186 @@ class KeywordFilter:
     metadata: tuple[tuple[str, Any], ...] = field(default=())
 
 
-def fingerprint(ids: list[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+@dataclass(frozen=True)
+class KeywordChunk:
+    """What the keyword index keeps of one chunk (built from Chroma's record)."""
+
+    id: str
+    doc_id: str
+    text: str  # title + chunk text, as indexed
+    source: str | None
+    published_ts: int | None
+    metadata: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def from_chroma(cls, chunk_id: str, text: str, meta: dict[str, Any]) -> KeywordChunk:
+        own = tuple(
+            (k[len(META_PREFIX) :], v)
+            for k, v in sorted(meta.items())
+            if k.startswith(META_PREFIX) and v is not None
+        )
+        ts = meta.get("published_ts")
+        return cls(
+            id=chunk_id,
+            doc_id=str(meta["doc_id"]),
+            # the title makes every chunk of an article findable by the article's subject
+            text=f"{meta.get('title', '')}\n{text}",
+            source=meta.get("source"),
+            published_ts=int(ts) if ts is not None else None,
+            metadata=own,
+        )
 
 
-class KeywordIndex:
-    def __init__(self, store: Store, cache_dir: Path | None = None):
-        self.store = store
-        self.cache_dir = cache_dir
+class Tokenizer:
+    def __init__(self) -> None:
         self.stemmer = Stemmer.Stemmer("english")
-        self._lock = threading.Lock()
-        self._signature: tuple[int, int] | None = None
-        self._bm25: bm25s.BM25 | None = None
-        self._ids: list[str] = []
-        self._rows: list[dict[str, Any]] = []  # per chunk: doc_id, source, published_ts, m_*
-        self._sources = np.array([], dtype=object)
-        self._stamps = np.array([], dtype=np.float64)
 
-    def _tokenize(self, texts: list[str]) -> list[list[str]]:
+    def __call__(self, texts: list[str]) -> list[list[str]]:
         tokens = bm25s.tokenize(
             texts, stopwords="en", stemmer=self.stemmer, return_ids=False, show_progress=False
         )
         return tokens  # type: ignore[return-value]
 
-    def refresh(self) -> None:
-        """Bring the index up to date now (after an ingest), not on the next search."""
-        self._ensure_current()
 
-    def _ensure_current(self) -> None:
-        signature = (self.store.version, self.store.chunks.count())
-        if signature == self._signature:
-            return
-        with self._lock:
-            if signature == self._signature:
-                return
-            if self._signature is not None or not self._load_saved():
-                self._rebuild()
-            self._signature = signature
+class KeywordIndex:
+    def __init__(self, path: Path | None = None):
+        """`path`: the SQLite file (None: a private temporary one, for tests and one-off runs)."""
+        if path is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="qa-keyword-")
+            path = Path(self._tmp.name) / "keyword.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.tokenize = Tokenizer()
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._db().executescript(_SCHEMA)  # (executescript commits on its own)
+        with self._write_lock, self._connection() as db:
+            if self._state(db, "format") not in (None, FORMAT):
+                for table in ("chunks", "doc_meta", "terms", "state"):
+                    db.execute(f"DELETE FROM {table}")
+            db.execute("INSERT OR REPLACE INTO state VALUES ('format', ?)", (FORMAT,))
 
-    def _rebuild(self) -> None:
-        ids, texts, metas = self.store.all_chunks()
-        bm25 = None
-        if ids:
-            bm25 = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
-            bm25.index(self._tokenize(_indexed_texts(texts, metas)), show_progress=False)
-        rows = [
-            {k: v for k, v in m.items() if k in _ROW_KEYS or k.startswith(META_PREFIX)}
-            for m in metas
-        ]
-        self._install(bm25, ids, rows)
-        self._save(fingerprint(ids))
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
 
-    def _install(self, bm25: bm25s.BM25 | None, ids: list[str], rows: list[dict[str, Any]]) -> None:
-        self._bm25 = bm25
-        self._ids = ids
-        self._rows = rows
-        self._sources = np.array([r.get("source") for r in rows], dtype=object)
-        self._stamps = np.array([r.get("published_ts", np.nan) for r in rows], dtype=np.float64)
+    def _connection(self) -> _Transaction:
+        return _Transaction(self._db())
 
-    # --- persistence -----------------------------------------------------------------------
-    def _save(self, ids_fingerprint: str) -> None:
-        if self.cache_dir is None:
-            return
-        staging = self.cache_dir.with_name(self.cache_dir.name + ".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        if self._bm25 is not None:
-            self._bm25.save(str(staging / "bm25"))
-        rows = {"fingerprint": ids_fingerprint, "ids": self._ids, "rows": self._rows}
-        (staging / "rows.json").write_text(json.dumps(rows))
-        shutil.rmtree(self.cache_dir, ignore_errors=True)
-        staging.rename(self.cache_dir)  # a reader sees the old index or the new one, never half
+    @staticmethod
+    def _state(db: sqlite3.Connection, key: str) -> str | None:
+        row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
-    def _load_saved(self) -> bool:
-        if self.cache_dir is None or not (self.cache_dir / "rows.json").is_file():
-            return False
-        try:
-            saved = json.loads((self.cache_dir / "rows.json").read_text())
-            if saved["fingerprint"] != fingerprint(self.store.all_chunk_ids()):
-                log.info("saved BM25 index is stale; rebuilding")
-                return False
-            bm25 = bm25s.BM25.load(str(self.cache_dir / "bm25")) if saved["ids"] else None
-        except (OSError, ValueError, KeyError) as error:
-            log.warning("saved BM25 index unreadable (%s); rebuilding", error)
-            return False
-        self._install(bm25, saved["ids"], saved["rows"])
-        return True
+    # --- writes (one transaction each) -----------------------------------------------------
+    def apply(
+        self,
+        add: Sequence[KeywordChunk] = (),
+        drop_docs: Iterable[str] = (),
+        drop_chunks: Iterable[str] = (),
+    ) -> None:
+        """Remove the named documents' and chunks' rows, then add `add`, atomically."""
+        tokens = self.tokenize([c.text for c in add]) if add else []
+        with self._write_lock, self._connection() as db:
+            for doc_id in drop_docs:
+                rows = db.execute("SELECT row FROM chunks WHERE doc_id = ?", (doc_id,)).fetchall()
+                self._drop_rows(db, [r[0] for r in rows])
+                db.execute("DELETE FROM doc_meta WHERE doc_id = ?", (doc_id,))
+            for chunk_ids in _batches(list(drop_chunks), 500):
+                marks = ",".join("?" * len(chunk_ids))
+                found = db.execute(f"SELECT row FROM chunks WHERE id IN ({marks})", chunk_ids)
+                self._drop_rows(db, [r[0] for r in found.fetchall()])
+            for chunk, words in zip(add, tokens, strict=True):
+                found = db.execute("SELECT row FROM chunks WHERE id = ?", (chunk.id,))
+                self._drop_rows(db, [r[0] for r in found.fetchall()])
+                cursor = db.execute(
+                    "INSERT INTO chunks(id, doc_id, source, ts) VALUES (?, ?, ?, ?)",
+                    (chunk.id, chunk.doc_id, chunk.source, chunk.published_ts),
+                )
+                db.execute(
+                    "INSERT INTO terms(rowid, tokens) VALUES (?, ?)",
+                    (cursor.lastrowid, " ".join(words)),
+                )
+            metas = {c.doc_id: c.metadata for c in add}
+            for doc_id, pairs in metas.items():
+                db.execute("DELETE FROM doc_meta WHERE doc_id = ?", (doc_id,))
+                db.executemany(
+                    "INSERT INTO doc_meta VALUES (?, ?, ?)", [(doc_id, k, v) for k, v in pairs]
+                )
 
-    # --- search ----------------------------------------------------------------------------
+    @staticmethod
+    def _drop_rows(db: sqlite3.Connection, rows: list[int]) -> None:
+        db.executemany("DELETE FROM terms WHERE rowid = ?", [(r,) for r in rows])
+        db.executemany("DELETE FROM chunks WHERE row = ?", [(r,) for r in rows])
+
+    def set_state(self, key: str, value: str) -> None:
+        with self._write_lock, self._connection() as db:
+            db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, value))
+
+    def state(self, key: str) -> str | None:
+        return self._state(self._db(), key)
+
+    # --- reads -----------------------------------------------------------------------------
+    def chunk_ids(self) -> set[str]:
+        return {r[0] for r in self._db().execute("SELECT id FROM chunks")}
+
+    def count(self) -> int:
+        return int(self._db().execute("SELECT count(*) FROM chunks").fetchone()[0])
+
     def search(
         self, query: str, k: int, filters: KeywordFilter | None = None
     ) -> list[tuple[str, float]]:
-        """The `k` best (chunk id, BM25 score) pairs with a positive score."""
-        self._ensure_current()
-        if self._bm25 is None:
+        """The `k` best (chunk id, BM25 score) pairs; higher scores are better."""
+        words = dict.fromkeys(self.tokenize([query])[0])
+        if not words or k < 1:
             return []
-        query_tokens = self._tokenize([query])[0]
-        if not query_tokens:
-            return []
-        scores = self._bm25.get_scores(query_tokens)
+        match = " OR ".join(f'"{w}"' for w in words)
+        sql = (
+            "SELECT c.id, -bm25(terms) FROM terms JOIN chunks c ON c.row = terms.rowid "
+            "WHERE terms MATCH ?"
+        )
+        params: list[Any] = [match]
         if filters is not None:
-            scores = np.where(self._mask(filters), scores, 0.0)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
-
-    def _mask(self, filters: KeywordFilter) -> np.ndarray:
-        mask = np.ones(len(self._ids), dtype=bool)
-        if filters.source is not None:
-            mask &= self._sources == filters.source
-        with np.errstate(invalid="ignore"):  # undated chunks (NaN) fail any date filter
+            if filters.source is not None:
+                sql += " AND c.source = ?"
+                params.append(filters.source)
+            # undated chunks (ts NULL) fail any date filter
             if filters.min_ts is not None:
-                mask &= self._stamps >= filters.min_ts
+                sql += " AND c.ts >= ?"
+                params.append(filters.min_ts)
             if filters.max_ts is not None:
-                mask &= self._stamps <= filters.max_ts
-        for key, value in filters.metadata:
-            name = META_PREFIX + key
-            mask &= np.array([row.get(name) == value for row in self._rows], dtype=bool)
-        return mask
+                sql += " AND c.ts <= ?"
+                params.append(filters.max_ts)
+            for key, value in filters.metadata:
+                sql += (
+                    " AND EXISTS (SELECT 1 FROM doc_meta m"
+                    " WHERE m.doc_id = c.doc_id AND m.key = ? AND m.value = ?)"
+                )
+                params += [key, value]
+        sql += " ORDER BY bm25(terms) LIMIT ?"
+        params.append(k)
+        return [(str(cid), float(score)) for cid, score in self._db().execute(sql, params)]
 
 
-_ROW_KEYS = {"doc_id", "source", "published_ts"}
+class _Transaction:
+    """`with`: BEGIN IMMEDIATE … COMMIT (or ROLLBACK on an error)."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if kind is not None else "COMMIT")
 
 
-def _indexed_texts(texts: list[str], metas: list[dict[str, Any]]) -> list[str]:
-    # the title makes every chunk of an article findable by the article's subject
-    return [f"{m.get('title', '')}\n{t}" for t, m in zip(texts, metas, strict=True)]
+def _batches(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -9,16 +9,59 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    FiniteFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SUPPORTED_SUFFIXES = {".jsonl", ".txt", ".md", ".markdown", ".html", ".htm"}
-MetadataValue = str | int | float | bool
+# what Chroma can store and compare: no NaN/Infinity, integers within 64 bits
+MetadataValue = str | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)] | FiniteFloat | bool
 
 
-class Document(BaseModel):
+def invalid_text_at(value: Any) -> str | None:
+    """Where the first string that is not valid Unicode sits in parsed JSON (e.g. "text" or
+    "history.0.content"), or None. JSON's "\\ud800" escape gives such strings; they cannot be
+    encoded, so they are refused at the door rather than failing deep inside."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:  # iterative: input nesting depth must not become our recursion depth
+        path, item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return path or "value"
+        elif isinstance(item, dict | list | tuple):
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                shown = str(key).encode("utf-8", "backslashreplace").decode()
+                where = f"{path}.{shown}" if path else shown
+                stack.append((where, child))
+                if isinstance(key, str):
+                    stack.append((where, key))
+    return None
+
+
+class ValidText(BaseModel):
+    """Base for models read from callers: every string in the input must be valid Unicode."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        where = invalid_text_at(data)
+        if where is not None:
+            raise ValueError(f"{where}: not valid Unicode (an unpaired surrogate such as \\ud800)")
+        return data
+
+
+class Document(ValidText):
     """One news article. `id` defaults to a hash of the URL or, failing that, of the content."""
 
     id: str = Field(default="", max_length=200)
@@ -116,6 +159,7 @@ def load_path(path: Path) -> Iterator[Document | LoadError]:
 
 
 def load_jsonl(raw: str, path: Path) -> Iterator[Document | LoadError]:
+    first_line: dict[str, int] = {}  # id -> the line that used it: a repeat is an error
     for line_no, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
@@ -128,9 +172,20 @@ def load_jsonl(raw: str, path: Path) -> Iterator[Document | LoadError]:
             yield LoadError(path, line_no, "each line must be a JSON object")
             continue
         try:
-            yield Document.model_validate(record)
+            doc = Document.model_validate(record)
         except ValidationError as exc:
             yield LoadError(path, line_no, describe_validation_error(exc))
+            continue
+        if doc.id in first_line:
+            yield LoadError(
+                path,
+                line_no,
+                f"id {doc.id!r} was already used on line {first_line[doc.id]}; "
+                "this line is skipped (give each article its own id)",
+            )
+            continue
+        first_line[doc.id] = line_no
+        yield doc
 
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,6 +109,7 @@ class StoredDocument:
 class Store:
     def __init__(self, client: Any, collection: str = "news"):
         self.client = client
+        self.name = collection
         space = {"hnsw:space": "cosine"}
         self.chunks = client.get_or_create_collection(
             collection, metadata=space, embedding_function=None
@@ -116,7 +117,6 @@ class Store:
         self.documents = client.get_or_create_collection(
             f"{collection}_documents", metadata=space, embedding_function=None
         )
-        self.version = 0  # bumped on every write, so derived indexes know to rebuild
 
     def heartbeat(self) -> None:
         self.client.heartbeat()
@@ -180,7 +180,6 @@ class Store:
                     for c in batch
                 ],
             )
-        self.version += 1
         keep = {c.id for c in chunks}
         stale = [cid for cid in old["ids"] if cid not in keep]
         if stale:
@@ -204,12 +203,10 @@ class Store:
         for i in range(0, len(metas), WRITE_BATCH):
             ids = found["ids"][i : i + WRITE_BATCH]
             self.chunks.update(ids=ids, metadatas=metas[i : i + WRITE_BATCH])  # type: ignore[arg-type]
-        self.version += 1
         self.documents.update(ids=[doc.id], metadatas=[document_metadata(doc, len(metas))])
 
     def delete_document(self, doc_id: str) -> bool:
         existed = bool(self.documents.get(ids=[doc_id], include=[])["ids"])
-        self.version += 1
         self.chunks.delete(where={"doc_id": doc_id})
         self.documents.delete(ids=[doc_id])
         return existed
@@ -259,13 +256,22 @@ class Store:
             for cid, text, meta, emb in rows
         ]
 
-    def document_records(self, page: int = 5000) -> list[tuple[dedup.Copy, str | None]]:
-        """Every document's description and MinHash signature (for the duplicate index)."""
+    def document_records(
+        self, doc_ids: list[str] | None = None, page: int = 5000
+    ) -> list[tuple[dedup.Copy, str | None]]:
+        """Each document's description and MinHash signature (for the duplicate groups): the
+        named ones, or all."""
         records: list[tuple[dedup.Copy, str | None]] = []
-        while True:
-            found = self.documents.get(include=["metadatas"], limit=page, offset=len(records))
-            if not found["ids"]:
-                return records
+        offset = 0
+        while doc_ids is None or offset < len(doc_ids):
+            if doc_ids is None:
+                found = self.documents.get(include=["metadatas"], limit=page, offset=offset)
+                if not found["ids"]:
+                    break
+            else:
+                batch = doc_ids[offset : offset + page]
+                found = self.documents.get(ids=batch, include=["metadatas"])
+            offset += page
             for doc_id, meta in zip(found["ids"], found["metadatas"], strict=True):
                 copy = dedup.Copy(
                     doc_id=doc_id,
@@ -276,19 +282,23 @@ class Store:
                     length=int(meta.get("length", 0)),  # type: ignore[arg-type]
                 )
                 records.append((copy, meta.get("minhash")))  # type: ignore[arg-type]
+        return records
 
-    def all_chunks(self, page: int = 5000) -> tuple[list[str], list[str], list[dict[str, Any]]]:
-        """Every chunk's id, text and metadata (for the keyword index)."""
-        ids: list[str] = []
-        texts: list[str] = []
-        metas: list[dict[str, Any]] = []
-        while True:
-            found = self.chunks.get(include=["documents", "metadatas"], limit=page, offset=len(ids))
-            if not found["ids"]:
-                return ids, texts, metas
-            ids += found["ids"]
-            texts += found["documents"]
-            metas += [dict(m) for m in found["metadatas"]]
+    def chunk_texts(
+        self, ids: list[str] | None = None, doc_ids: list[str] | None = None, page: int = 2000
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of the chunks named by id, or of the named documents (for the
+        keyword index)."""
+        names = ids if ids is not None else doc_ids or []
+        for i in range(0, len(names), page):
+            batch = names[i : i + page]
+            if ids is not None:
+                found = self.chunks.get(ids=batch, include=["documents", "metadatas"])
+            else:
+                where = {"doc_id": {"$in": batch}}
+                found = self.chunks.get(where=where, include=["documents", "metadatas"])  # type: ignore[dict-item]
+            rows = zip(found["ids"], found["documents"], found["metadatas"], strict=True)
+            yield from ((cid, text, dict(meta)) for cid, text, meta in rows)
 
 
 def _stored_chunk(cid: str, text: str, meta: Any, score: float) -> StoredChunk:

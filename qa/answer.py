@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from index.chunk import split_sentences
 from qa.schemas import Citation, Passage, Sentence
-from qa.verify import Quote, best_quote
+from qa.verify import Quote, best_quote, off_question, restates, tokenize
 
 NOT_ANSWERED = "The retrieved articles do not answer this question."
 
@@ -23,6 +23,13 @@ _REFUSAL = re.compile(
     r"\b(do(es)? not (contain|mention|provide|answer|say)|not (mentioned|provided|specified|stated)"
     r"|no (information|mention)|cannot (answer|determine|be determined)|unable to (answer|find))\b",
     re.I,
+)
+
+
+_POINTER_WORDS = frozenset(
+    """information info stated state states found find mentioned mention mentions indicated
+    indicates indicate according see source sources provided given shown show shows based
+    reported refer refers referenced cited confirmed detailed described noted per above""".split()
 )
 
 
@@ -62,9 +69,15 @@ def _parse(piece: str) -> ParsedSentence:
     return ParsedSentence(claim, tuple(dict.fromkeys(cited)))
 
 
+def _is_claim(parsed: ParsedSentence) -> bool:
+    """Not empty, and not a pointer like "This is stated in passage [1].", which small models
+    add after a sentence: it claims nothing (the sentence before it is cited on its own)."""
+    words = [t for t in tokenize(parsed.claim) if t.content and t.norm not in _POINTER_WORDS]
+    return bool(words)
+
+
 def parse_answer(text: str) -> list[ParsedSentence]:
-    parsed = [_parse(p) for p in _pieces(text.strip())]
-    return [p for p in parsed if re.search(r"\w", p.claim)]
+    return [p for p in map(_parse, _pieces(text.strip())) if _is_claim(p)]
 
 
 class SentenceStream:
@@ -95,8 +108,7 @@ class SentenceStream:
     def _take(self, pieces: list[str]) -> list[ParsedSentence]:
         fresh = pieces[self._given :]
         self._given = max(self._given, len(pieces))
-        parsed = [_parse(p) for p in fresh]
-        return [p for p in parsed if re.search(r"\w", p.claim)]
+        return [p for p in map(_parse, fresh) if _is_claim(p)]
 
 
 @dataclass
@@ -113,7 +125,9 @@ class CheckedSentence:
         )
 
 
-def check_sentence(parsed: ParsedSentence, passages: list[Passage]) -> CheckedSentence:
+def check_sentence(
+    parsed: ParsedSentence, passages: list[Passage], question: str | None = None
+) -> CheckedSentence:
     """Supported when one quote of a cited passage carries the claim. A sentence without a
     marker, or citing a passage that does not carry it, is cited to a passage that does (small
     models forget markers or miscount); otherwise it keeps the markers the model wrote."""
@@ -121,10 +135,12 @@ def check_sentence(parsed: ParsedSentence, passages: list[Passage]) -> CheckedSe
     cited = [n for n in parsed.cited if n in by_n]  # out-of-range markers are dropped
     if _REFUSAL.search(parsed.claim):
         return CheckedSentence(parsed.claim, cited, False, "says the passages do not answer")
-    quotes = {n: _quote(parsed.claim, by_n[n]) for n in cited}
+    if question and restates(parsed.claim, question):
+        return CheckedSentence(parsed.claim, cited, False, "restates the question")
+    quotes = {n: _quote(parsed.claim, by_n[n], question) for n in cited}
     carrying = [n for n in cited if quotes[n].verdict.supported]
     if not carrying:
-        others = {n: _quote(parsed.claim, p) for n, p in by_n.items() if n not in quotes}
+        others = {n: _quote(parsed.claim, p, question) for n, p in by_n.items() if n not in quotes}
         best = sorted(
             (n for n, q in others.items() if q.verdict.supported),
             key=lambda n: (-others[n].verdict.coverage, n),
@@ -134,6 +150,14 @@ def check_sentence(parsed: ParsedSentence, passages: list[Passage]) -> CheckedSe
         elif not cited and others:  # show the closest quote it was checked against
             closest_n = max(others, key=lambda n: others[n].verdict.coverage)
             quotes, cited = {closest_n: others[closest_n]}, []
+    if carrying and question:
+        n = carrying[0]
+        quote = by_n[n].text[quotes[n].start : quotes[n].end]
+        if off_question(parsed.claim, quote, by_n[n].title, question):
+            kept = {n: quotes[n] for n in carrying}
+            return CheckedSentence(
+                parsed.claim, carrying, False, "does not answer the question", kept
+            )
     if carrying:
         return CheckedSentence(parsed.claim, carrying, True, None, {n: quotes[n] for n in carrying})
     closest = max(quotes.values(), key=lambda q: q.verdict.coverage, default=None)
@@ -141,8 +165,8 @@ def check_sentence(parsed: ParsedSentence, passages: list[Passage]) -> CheckedSe
     return CheckedSentence(parsed.claim, cited, False, reason, quotes)
 
 
-def _quote(claim: str, passage: Passage) -> Quote:
-    return best_quote(claim, passage.text, passage.title, passage.published)
+def _quote(claim: str, passage: Passage, question: str | None) -> Quote:
+    return best_quote(claim, passage.text, passage.title, passage.published, question)
 
 
 @dataclass
@@ -183,9 +207,10 @@ def assemble(checked: list[CheckedSentence], passages: list[Passage]) -> Checked
     return CheckedAnswer(answer, ordered, sentences, True, checked)
 
 
-def check_answer(text: str, passages: list[Passage]) -> CheckedAnswer:
+def check_answer(text: str, passages: list[Passage], question: str | None = None) -> CheckedAnswer:
     """Parse a whole answer, check every sentence, assemble (what /check and `ask` do)."""
-    return assemble([check_sentence(p, passages) for p in parse_answer(text)], passages)
+    checked = [check_sentence(p, passages, question) for p in parse_answer(text)]
+    return assemble(checked, passages)
 
 
 def with_markers(claim: str, cited: list[int]) -> str:

@@ -6,6 +6,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
@@ -17,7 +18,14 @@ from index.store import StoredDocument
 from qa import grounding
 from qa.errors import ApiError
 from qa.jobs import IngestStopped, JobQueueFull
+from qa.redact import redact
 from qa.schemas import (
+    COMMON_ERRORS,
+    DOCUMENTS_BODY,
+    LLM_ERRORS,
+    NOT_FOUND,
+    READ_ERRORS,
+    SSE,
     Answer,
     AskRequest,
     CheckRequest,
@@ -28,12 +36,16 @@ from qa.schemas import (
     IngestResult,
     SearchRequest,
     SearchResponse,
+    error_doc,
 )
+from qa.security import READ, WRITE, is_trusted
 from qa.services import Services
 from qa.streaming import sse_events, started
 
+log = structlog.get_logger(__name__)
 router = APIRouter()
 _documents_adapter: TypeAdapter[list[Document]] = TypeAdapter(list[Document])
+MAX_OFFSET = 2**31 - 1  # Chroma takes a 32-bit offset; past it, 422 rather than a crash
 
 
 def services(request: Request) -> Services:
@@ -78,7 +90,16 @@ def scoped(filters: Filters | None, as_of: date | None) -> Filters | None:
     return (filters or Filters()).model_copy(update={"as_of": as_of})
 
 
-@router.post("/ask", response_model=Answer, responses={502: {}, 504: {}})
+@router.post(
+    "/ask",
+    response_model=Answer,
+    dependencies=[READ],
+    responses={
+        **COMMON_ERRORS,
+        **LLM_ERRORS,
+        200: {"content": SSE, "description": "the answer, or SSE events when streaming"},
+    },
+)
 async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
     question = checked_question(body.question, svc)
     top_k = checked_top_k(body.top_k, svc)
@@ -91,13 +112,13 @@ async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
     return EventSourceResponse(sse_events(events), ping=15)
 
 
-@router.post("/check", response_model=CheckResponse)
+@router.post("/check", response_model=CheckResponse, dependencies=[READ], responses=COMMON_ERRORS)
 async def check(body: CheckRequest) -> CheckResponse:
     """Check an answer's sentences against the given passages, as /ask checks its own."""
     return await run_in_threadpool(grounding.check, body)
 
 
-@router.post("/search", response_model=SearchResponse)
+@router.post("/search", response_model=SearchResponse, dependencies=[READ], responses=COMMON_ERRORS)
 async def search(body: SearchRequest, svc: ServicesDep) -> SearchResponse:
     query = checked_question(body.query, svc)
     passages = await svc.qa.search(
@@ -110,7 +131,12 @@ async def search(body: SearchRequest, svc: ServicesDep) -> SearchResponse:
     "/documents",
     response_model=IngestResult,
     status_code=200,
-    responses={202: {"description": "a large batch: queued as a job, see GET /jobs/{job_id}"}},
+    dependencies=[WRITE],
+    responses={
+        **COMMON_ERRORS,
+        202: {"description": "a large batch: queued as a job, see GET /jobs/{job_id}"},
+    },
+    openapi_extra=DOCUMENTS_BODY,
 )
 async def add_documents(request: Request, svc: ServicesDep) -> Any:
     """One document object or a JSON array of them. All are validated before any is written.
@@ -120,6 +146,8 @@ async def add_documents(request: Request, svc: ServicesDep) -> Any:
         payload = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ApiError(400, "invalid_json", "the body must be a JSON document or array") from None
+    except RecursionError:  # e.g. 100,000 nested arrays
+        raise ApiError(400, "invalid_json", "the body is nested too deeply") from None
     items = payload if isinstance(payload, list) else [payload]
     if not items:
         raise ApiError(422, "invalid_request", "send at least one document")
@@ -174,7 +202,11 @@ def submit_job(docs: list[Document], svc: Services) -> JSONResponse:
     )
 
 
-@router.get("/jobs/{job_id}")
+@router.get(
+    "/jobs/{job_id}",
+    dependencies=[WRITE],
+    responses={**COMMON_ERRORS, 404: error_doc("no job with this id (jobs are kept in memory)")},
+)
 async def get_job(job_id: str, svc: ServicesDep) -> dict[str, Any]:
     """An ingest job: status (queued, running, done, failed, stopped), progress, result."""
     job = svc.jobs.get(job_id)
@@ -194,11 +226,11 @@ def _document_out(stored: StoredDocument, with_text: bool) -> DocumentOut:
     )
 
 
-@router.get("/documents", response_model=DocumentList)
+@router.get("/documents", response_model=DocumentList, dependencies=[READ], responses=READ_ERRORS)
 async def list_documents(
     svc: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DocumentList:
     stored, total = await run_in_threadpool(svc.store.list_documents, limit, offset)
     return DocumentList(
@@ -209,7 +241,13 @@ async def list_documents(
     )
 
 
-@router.get("/documents/{doc_id}", response_model=DocumentOut)
+# `:path`, so an id with "/" (allowed at ingest, and cited) can be read and deleted too
+@router.get(
+    "/documents/{doc_id:path}",
+    response_model=DocumentOut,
+    dependencies=[READ],
+    responses={**READ_ERRORS, **NOT_FOUND},
+)
 async def get_document(doc_id: str, svc: ServicesDep) -> DocumentOut:
     stored = await run_in_threadpool(svc.store.get_document, doc_id)
     if stored is None:
@@ -217,11 +255,15 @@ async def get_document(doc_id: str, svc: ServicesDep) -> DocumentOut:
     return _document_out(stored, with_text=True)
 
 
-@router.delete("/documents/{doc_id}", status_code=204)
+@router.delete(
+    "/documents/{doc_id:path}",
+    status_code=204,
+    dependencies=[WRITE],
+    responses={**READ_ERRORS, **NOT_FOUND},
+)
 async def delete_document(doc_id: str, svc: ServicesDep) -> Response:
-    if not await run_in_threadpool(svc.store.delete_document, doc_id):
+    if not await run_in_threadpool(svc.index.delete, doc_id):
         raise ApiError(404, "not_found", f"no document with id {doc_id!r}")
-    await run_in_threadpool(svc.qa.retriever.keyword.refresh)
     return Response(status_code=204)
 
 
@@ -230,22 +272,32 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
-async def readyz(svc: ServicesDep) -> Any:
+@router.get("/readyz", responses={503: error_doc("the store or the LLM cannot be reached")})
+async def readyz(request: Request, svc: ServicesDep) -> Any:
+    # why a check failed is for trusted callers only (a key, or this machine with no keys)
+    detailed = is_trusted(request, svc.settings)
+    secrets = [svc.settings.llm_api_key, *svc.settings.api_key_list]
     checks: dict[str, str] = {}
-    try:
-        await run_in_threadpool(svc.store.heartbeat)
-        checks["store"] = "ok"
-    except Exception as exc:  # any failure means not ready; say which
-        checks["store"] = f"unavailable: {exc}"
-    try:
-        await svc.llm.ping()
-        checks["llm"] = "ok"
-    except Exception as exc:
-        checks["llm"] = f"unavailable: {exc}"
+    for name, check in (("store", _store_ok), ("llm", _llm_ok)):
+        try:
+            await check(svc)
+            checks[name] = "ok"
+        except Exception as exc:  # any failure means not ready; say which
+            log.warning("not_ready", check=name, error=redact(str(exc), secrets))
+            checks[name] = (
+                f"unavailable: {redact(str(exc), secrets)}" if detailed else "unavailable"
+            )
     ready = all(v == "ok" for v in checks.values())
     if not ready:
         raise ApiError(
             503, "not_ready", "; ".join(f"{k}: {v}" for k, v in checks.items()), checks=checks
         )
     return {"status": "ready", "checks": checks}
+
+
+async def _store_ok(svc: Services) -> None:
+    await run_in_threadpool(svc.store.heartbeat)
+
+
+async def _llm_ok(svc: Services) -> None:
+    await svc.llm.ping()

@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import FileResponse
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from swagger_ui_bundle import swagger_ui_path
 
 from index.embed import Embedder
+from index.lock import DataDirBusy
 from index.store import Store
 from qa.api import router
-from qa.errors import error_response, install_error_handlers
+from qa.errors import install_error_handlers
 from qa.llm import LLM
 from qa.logs import configure_logging
 from qa.metrics import Metrics, MetricsMiddleware
+from qa.middleware import BodyLimit, RequestContext
 from qa.openai_compat import router as openai_router
 from qa.ratelimit import RateLimitMiddleware, TokenBucketLimiter
-from qa.services import build_services
+from qa.schemas import COMMON_ERRORS, LLM_ERRORS
+from qa.security import READ
+from qa.services import build_services, data_dir_lock
 from qa.settings import Settings, get_settings, parse_rate
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# the chat page must not be framed by another site (clickjacking)
+NO_FRAMING = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 
 
 def create_app(
@@ -40,48 +51,83 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)
-        app.state.services = build_services(
-            settings, llm=llm, embedder=embedder, store=store, metrics=metrics, stopping=stopping
-        )
-        yield
-        app.state.services.jobs.close()
-        if llm is None:
-            await app.state.services.llm.aclose()
+        configure_logging(settings.log_level, settings.log_json)
+        # an embedded Chroma is this process's alone while it serves (a given store is the caller's)
+        lock = data_dir_lock(settings, "qa serve") if store is None else nullcontext()
+        try:
+            with lock:
+                app.state.services = build_services(
+                    settings,
+                    llm=llm,
+                    embedder=embedder,
+                    store=store,
+                    metrics=metrics,
+                    stopping=stopping,
+                )
+                index = app.state.services.index
+                try:  # in step with Chroma before any request, if Chroma is there
+                    await run_in_threadpool(index.open)
+                except Exception as error:  # a Chroma server still down: the poller retries
+                    logging.getLogger(__name__).warning("index not opened yet: %s", error)
+                index.start_polling()  # follow writes made through other processes
+                yield
+                app.state.services.jobs.close()
+                index.close()
+                if llm is None:
+                    await app.state.services.llm.aclose()
+        except DataDirBusy as busy:
+            logging.getLogger(__name__).error("cannot serve: %s", busy)
+            raise
 
     app = FastAPI(
         title="News QA",
         version="0.1.0",
         description="Answers questions about news articles, with verified citations.",
         lifespan=lifespan,
+        docs_url=None,  # served below from local files: the product works offline
+        redoc_url=None,
     )
+    app.state.settings = settings
     app.state.stopping = stopping
     install_error_handlers(app)
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        size = request.headers.get("content-length")
-        if size and size.isdigit() and int(size) > settings.max_body_bytes:
-            return error_response(
-                413, "payload_too_large", f"request body over {settings.max_body_bytes} bytes"
-            )
-        return await call_next(request)
-
-    # added last = outermost: the rate limit runs before any other work, and the metrics
-    # middleware sees every answer, 413 and 429 included
+    # added innermost first: metrics outermost (it sees every answer, 413 and 429 included),
+    # then RequestContext, so every response has an id; the rate limit runs before other work
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.rate_limit:
-        limiter = TokenBucketLimiter(*parse_rate(settings.rate_limit))
         app.add_middleware(
-            RateLimitMiddleware, limiter=limiter, on_limited=metrics.rate_limited.inc
+            RateLimitMiddleware,
+            limiter=TokenBucketLimiter(*parse_rate(settings.rate_limit)),
+            api_keys=frozenset(settings.api_key_list),
+            on_limited=metrics.rate_limited.inc,
         )
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(RequestContext)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     app.include_router(router)
-    app.include_router(openai_router)
+    app.include_router(
+        openai_router, dependencies=[READ], responses={**COMMON_ERRORS, **LLM_ERRORS}
+    )
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:
@@ -90,6 +136,6 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html")
+        return FileResponse(STATIC_DIR / "index.html", headers=NO_FRAMING)
 
     return app

@@ -18,23 +18,14 @@ console = Console(stderr=True)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from index.embed import MiniLMEmbedder
-    from index.ingest import Ingestor
-    from index.keyword import KeywordIndex
     from index.load import LoadError
-    from qa.services import build_store
+    from index.lock import DataDirBusy
+    from qa.services import build_embedder, build_index, build_store, data_dir_lock
 
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         console.print(f"[red]no such file or folder:[/] {', '.join(map(str, missing))}")
         return 2
-    store = build_store(settings)
-    ingestor = Ingestor(
-        MiniLMEmbedder(settings.embed_model_dir, settings.embed_batch_size),
-        store,
-        settings.chunk_tokens,
-        settings.chunk_overlap,
-    )
     columns = (
         SpinnerColumn(),
         TextColumn("ingesting"),
@@ -42,17 +33,21 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         TextColumn("{task.completed} documents"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, disable=args.quiet) as progress:
-        task = progress.add_task("ingest", total=None)
+    try:
+        with data_dir_lock(settings, "qa ingest"):
+            index = build_index(settings, build_embedder(settings), build_store(settings))
+            with Progress(*columns, console=console, disable=args.quiet) as progress:
+                task = progress.add_task("ingest", total=None)
 
-        def on_error(error: LoadError) -> None:
-            progress.console.print(f"[red]failed[/] {error}")
+                def on_error(error: LoadError) -> None:
+                    progress.console.print(f"[red]failed[/] {error}")
 
-        report = ingestor.ingest_paths(
-            args.paths, on_error=on_error, on_done=lambda: progress.advance(task)
-        )
-    if report.added or report.updated or not settings.keyword_dir.exists():
-        KeywordIndex(store, settings.keyword_dir).refresh()  # saved, so `serve` just loads it
+                report = index.write_paths(
+                    args.paths, on_error=on_error, on_done=lambda: progress.advance(task)
+                )
+    except DataDirBusy as busy:
+        console.print(f"[red]{busy}[/]")
+        return 3
     print(json.dumps(report.summary()))
     return 1 if report.failed else 0
 
@@ -211,6 +206,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         app,
         host=args.host or settings.host,
         port=args.port or settings.port,
+        log_config=None,  # qa.logs configures every logger, uvicorn's included
+        access_log=False,  # the app logs each request itself, with its request id
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     Server(config).run()
@@ -220,9 +217,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
     from qa.services import build_store
 
-    store = build_store(settings)
     if args.action == "list":
-        docs, total = store.list_documents(limit=args.limit)
+        docs, total = build_store(settings).list_documents(limit=args.limit)
         for d in docs:
             print(
                 f"{d.document.id}\t{(d.document.published or '')[:10]}\t{d.chunk_count}\t{d.document.title}"
@@ -232,11 +228,16 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
     if not args.ids:
         console.print("[red]name the document ids to delete[/]")
         return 2
-    missing = [i for i in args.ids if not store.delete_document(i)]
-    if len(missing) < len(args.ids):
-        from index.keyword import KeywordIndex
+    from index.lock import DataDirBusy
+    from qa.services import build_index, data_dir_lock
 
-        KeywordIndex(store, settings.keyword_dir).refresh()
+    try:
+        with data_dir_lock(settings, "qa documents delete"):
+            index = build_index(settings, None, build_store(settings))
+            missing = [i for i in args.ids if not index.delete(i)]
+    except DataDirBusy as busy:
+        console.print(f"[red]{busy}[/]")
+        return 3
     for doc_id in missing:
         console.print(f"[yellow]no document {doc_id}[/]")
     return 1 if missing else 0
@@ -311,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     from qa.logs import configure_logging
 
     settings = get_settings()
-    configure_logging("WARNING" if args.command != "serve" else settings.log_level)
+    level = "WARNING" if args.command != "serve" else settings.log_level
+    configure_logging(level, settings.log_json)
     return COMMANDS[args.command](args, settings)
 
 

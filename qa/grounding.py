@@ -17,13 +17,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from qa.answer import check_answer
+from qa.evaluate import contains_answer
 from qa.schemas import CheckCitation, CheckedClaim, CheckRequest, CheckResponse
 
 
 def check(request: CheckRequest) -> CheckResponse:
     """What POST /check answers."""
     passages = request.as_passages()
-    result = check_answer(request.answer, passages)
+    result = check_answer(request.answer, passages, request.question)
     return CheckResponse(
         grounded=result.grounded,
         sentences=[
@@ -70,6 +71,7 @@ def evaluate_claims(rows: list[dict[str, Any]]) -> dict[str, Any]:
     caught: dict[str, list[bool]] = defaultdict(list)  # per kind: the check said "unsupported"
     reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     labels: dict[str, bool] = {}
+    correct: dict[str, list[bool]] = defaultdict(list)  # rows with a gold answer: still there?
     timings: list[float] = []
     for number, row in enumerate(rows, start=1):
         try:
@@ -84,6 +86,9 @@ def evaluate_claims(rows: list[dict[str, Any]]) -> dict[str, Any]:
         kind = row.get("kind") or ("supported" if row["supported"] else "unsupported")
         labels[kind] = bool(row["supported"])
         caught[kind].append(not result.grounded)
+        if row.get("gold_answer"):
+            kept = " ".join(s.text for s in result.sentences if s.supported)
+            correct[kind].append(bool(contains_answer(kept, row["gold_answer"])))
         for s in result.sentences:
             if s.reason:
                 reasons[kind][s.reason.split(" ")[0]] += 1
@@ -96,6 +101,8 @@ def evaluate_claims(rows: list[dict[str, Any]]) -> dict[str, Any]:
             ("false_alarms" if labels[kind] else "recall"): share,
             "reasons": dict(reasons[kind]),
         }
+        if correct[kind]:  # the answer accuracy that survives the check
+            table[kind]["accuracy_after_check"] = _share(correct[kind])
     wrong = [f for kind, flags in caught.items() if not labels[kind] for f in flags]
     right = [f for kind, flags in caught.items() if labels[kind] for f in flags]
     return {
@@ -112,18 +119,18 @@ def _share(flags: list[bool]) -> float | None:
 
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        "| kind | claims | recall of unsupported | false alarms | main reasons |",
-        "|---|---|---|---|---|",
+        "| kind | claims | recall of unsupported | false alarms | accuracy after check | main reasons |",
+        "|---|---|---|---|---|---|",
     ]
     for kind, row in results["kinds"].items():
         top = sorted(row["reasons"].items(), key=lambda kv: -kv[1])[:3]
         lines.append(
             f"| {kind} | {row['claims']} | {row.get('recall', '')} | {row.get('false_alarms', '')}"
-            f" | {', '.join(f'{k} {v}' for k, v in top)} |"
+            f" | {row.get('accuracy_after_check', '')} | {', '.join(f'{k} {v}' for k, v in top)} |"
         )
     lines.append(
         f"| **all** | {sum(r['claims'] for r in results['kinds'].values())} | "
-        f"{results['recall_unsupported']} | {results['false_alarms']} | "
+        f"{results['recall_unsupported']} | {results['false_alarms']} | | "
         f"{results['ms_per_claim_p50']} ms per claim (p50) |"
     )
     return "\n".join(lines)

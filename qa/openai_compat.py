@@ -7,19 +7,19 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any, Literal
 
 import structlog
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 from sse_starlette.sse import EventSourceResponse
 
+from index.load import ValidText
 from qa.answer import with_markers
 from qa.api import ServicesDep, checked_question, checked_top_k, ensure_llm_free, scoped
 from qa.errors import ApiError
 from qa.pipeline import Checked, Done, Event, Failed
-from qa.schemas import Answer, Filters, Turn
+from qa.schemas import MAX_TURN_CHARS, Answer, Filters, IsoDate, Turn
 from qa.streaming import failure_body, internal_error_body, started
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -27,7 +27,7 @@ log = structlog.get_logger(__name__)
 MODEL_ID = "newsqa"
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(ValidText):
     role: Literal["system", "user", "assistant", "tool", "developer"]
     content: str | list[dict[str, Any]] | None = None
 
@@ -41,17 +41,19 @@ class ChatRequest(BaseModel):
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
-    top_k: int | None = Field(None, ge=1)
+    top_k: StrictInt | None = Field(None, ge=1)
     # extensions, sent with the SDK's `extra_body`
-    as_of: date | None = None
+    as_of: IsoDate | None = None
     filters: Filters | None = None
 
 
 def _split_conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     if messages[-1].role != "user":
         raise ApiError(422, "invalid_request", "the last message must come from the user")
+    # chat clients resend the whole conversation: a long earlier message is cut to the
+    # limit of a turn (its end, nearest the question), never a reason to refuse the request
     history = [
-        Turn(role=m.role, content=m.text())  # type: ignore[arg-type]
+        Turn(role=m.role, content=m.text()[-MAX_TURN_CHARS:])  # type: ignore[arg-type]
         for m in messages[:-1]
         if m.role in ("user", "assistant") and m.text().strip()
     ]
@@ -128,6 +130,9 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
                     rest = {} if sent else {"content": answer.answer}
                     yield chunk(rest, "stop", usage=_usage(answer), **_extras(answer))
                 elif isinstance(event, Failed):
+                    log.error(
+                        "stream_failed", error=str(event.error), status=event.error.error.status
+                    )
                     yield {"data": json.dumps({**failure_body(event.error), "citations": []})}
         except Exception as exc:  # the headers are gone: end with an error chunk
             log.exception("stream_failed")

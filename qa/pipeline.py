@@ -135,13 +135,13 @@ class QAService:
             async for piece in self.llm.stream(messages, self.max_tokens):
                 model, usage = piece.model or model, piece.usage or usage
                 for parsed in splitter.feed(piece.text):
-                    checked.append(check_sentence(parsed, passages))
+                    checked.append(check_sentence(parsed, passages, standalone))
                     yield _checked(checked[-1], passages)
                     timings.setdefault("first_sentence", _ms(clock))
                 if piece.text:
                     yield Delta(piece.text, splitter.pending)
             for parsed in splitter.close():
-                checked.append(check_sentence(parsed, passages))
+                checked.append(check_sentence(parsed, passages, standalone))
                 yield _checked(checked[-1], passages)
             timings["generate"] = _ms(clock)
         except LLMError as exc:

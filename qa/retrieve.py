@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
-from index.dedup import DuplicateIndex
+from index.dedup import DuplicateGroups
 from index.embed import Embedder
-from index.keyword import KeywordFilter, KeywordIndex
+from index.index import Index
+from index.keyword import KeywordFilter
 from index.store import META_PREFIX, Store, StoredChunk
 from qa.schemas import Filters, Passage, Report
 
@@ -98,15 +99,15 @@ class Retriever:
         self,
         embedder: Embedder,
         store: Store,
-        keyword: KeywordIndex | None = None,
+        index: Index | None = None,
         config: RetrievalConfig | None = None,
-        duplicates: DuplicateIndex | None = None,
     ):
+        """`index`: the keyword index and duplicate groups, read through its snapshot (None: a
+        read-only one over `store`, with a temporary keyword file)."""
         self.embedder = embedder
         self.store = store
-        self.keyword = keyword if keyword is not None else KeywordIndex(store)
+        self.index = index if index is not None else Index(store)
         self.config = config or RetrievalConfig()
-        self.duplicates = duplicates if duplicates is not None else DuplicateIndex()
 
     def search(
         self, query: str, top_k: int, filters: Filters | None = None, mode: Mode | None = None
@@ -133,79 +134,79 @@ class Retriever:
         self, query: str, filters: Filters | None = None, mode: Mode | None = None
     ) -> list[RankedArticle]:
         mode = mode or self.config.mode
+        snapshot = self.index.snapshot()  # one consistent view for the whole question
         bounds = keyword_filter(filters)
         vector = self.embedder.embed([query])[0]
         lists: list[list[StoredChunk]] = []
         if mode in ("vector", "hybrid"):
             lists.append(self.store.query(vector, self.config.pool, chroma_where(bounds)))
         if mode in ("bm25", "hybrid"):
-            hits = [cid for cid, _ in self.keyword.search(query, self.config.pool, bounds)]
+            hits = [cid for cid, _ in snapshot.keyword.search(query, self.config.pool, bounds)]
             known = {c.id: c for chunks in lists for c in chunks}
             known.update(
                 (c.id, c)
                 for c in self.store.get_chunks([cid for cid in hits if cid not in known], vector)
             )
             lists.append([known[cid] for cid in hits if cid in known])
-        self._refresh_duplicates()
         as_of = filters.as_of if filters else None
         reference = as_of or datetime.now(UTC).date()
         latest = min(d for d in (filters.published_before, reference) if d) if filters else None
-        return self._fuse(lists, reference, latest)
+        return fuse(lists, snapshot.duplicates, self.config, reference, latest)
 
-    def _fuse(
-        self,
-        lists: list[list[StoredChunk]],
-        reference: date,
-        latest: date | None,
-    ) -> list[RankedArticle]:
-        """Articles by fused rank; `latest`: copies published after it are not listed."""
-        scores: dict[str, float] = {}
-        chunks: dict[str, dict[str, StoredChunk]] = {}
-        chunk_score: dict[str, float] = {}
-        for ranked in lists:
-            groups = dict.fromkeys(self.duplicates.group(d) for d in article_order(ranked))
-            for rank, group in enumerate(groups):
-                scores[group] = scores.get(group, 0.0) + 1.0 / (RRF_K + rank + 1)
-            for rank, chunk in enumerate(ranked):
-                chunks.setdefault(self.duplicates.group(chunk.doc_id), {})[chunk.id] = chunk
-                chunk_score[chunk.id] = chunk_score.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
-        weight = self.config.recency_weight
-        articles: list[RankedArticle] = []
-        for group, found in chunks.items():
-            speaker = self._speaker(group, found)
-            mine = sorted(
-                (c for c in found.values() if c.doc_id == speaker), key=lambda c: -chunk_score[c.id]
+
+def fuse(
+    lists: list[list[StoredChunk]],
+    duplicates: DuplicateGroups,
+    config: RetrievalConfig,
+    reference: date,
+    latest: date | None,
+) -> list[RankedArticle]:
+    """Articles by fused rank of the chunk rankings in `lists`; `latest`: copies published after
+    it are not listed."""
+    scores: dict[str, float] = {}
+    chunks: dict[str, dict[str, StoredChunk]] = {}
+    chunk_score: dict[str, float] = {}
+    for ranked in lists:
+        groups = dict.fromkeys(duplicates.group(d) for d in article_order(ranked))
+        for rank, group in enumerate(groups):
+            scores[group] = scores.get(group, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for rank, chunk in enumerate(ranked):
+            chunks.setdefault(duplicates.group(chunk.doc_id), {})[chunk.id] = chunk
+            chunk_score[chunk.id] = chunk_score.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+    weight = config.recency_weight
+    articles: list[RankedArticle] = []
+    for group, found in chunks.items():
+        speaker = _speaker(duplicates, group, found)
+        mine = sorted(
+            (c for c in found.values() if c.doc_id == speaker), key=lambda c: -chunk_score[c.id]
+        )
+        age = age_days(mine[0].published, reference)
+        if age is not None and weight:
+            half_life = config.recency_half_life_days
+            scores[group] += weight / (RRF_K + 1) * math.exp(-age / half_life)
+        copies = [
+            Report(
+                doc_id=c.doc_id,
+                title=c.title,
+                source=c.source,
+                url=c.url,
+                published=c.published,
             )
-            age = age_days(mine[0].published, reference)
-            if age is not None and weight:
-                half_life = self.config.recency_half_life_days
-                scores[group] += weight / (RRF_K + 1) * math.exp(-age / half_life)
-            copies = [
-                Report(
-                    doc_id=c.doc_id,
-                    title=c.title,
-                    source=c.source,
-                    url=c.url,
-                    published=c.published,
-                )
-                for c in self.duplicates.copies(group)
-                if c.doc_id != speaker and not _after(c.published, latest)
-            ]
-            articles.append(RankedArticle(speaker, scores[group], _distinct(mine), copies))
-        articles.sort(key=lambda a: -a.score)
-        return articles
+            for c in duplicates.copies(group)
+            if c.doc_id != speaker and not _after(c.published, latest)
+        ]
+        articles.append(RankedArticle(speaker, scores[group], _distinct(mine), copies))
+    articles.sort(key=lambda a: -a.score)
+    return articles
 
-    def _speaker(self, group: str, found: dict[str, StoredChunk]) -> str:
-        """The copy whose passages are shown: the preferred copy among those that matched."""
-        matched = {c.doc_id for c in found.values()}
-        for copy in self.duplicates.copies(group):
-            if copy.doc_id in matched:
-                return copy.doc_id
-        return next(iter(matched))
 
-    def _refresh_duplicates(self) -> None:
-        signature = (self.store.version, self.store.documents.count())
-        self.duplicates.refresh(signature, self.store.document_records)
+def _speaker(duplicates: DuplicateGroups, group: str, found: dict[str, StoredChunk]) -> str:
+    """The copy whose passages are shown: the preferred copy among those that matched."""
+    matched = {c.doc_id for c in found.values()}
+    for copy in duplicates.copies(group):
+        if copy.doc_id in matched:
+            return copy.doc_id
+    return next(iter(matched))
 
 
 def _after(published: str | None, latest: date | None) -> bool:

@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StrictInt, model_validator
+
+from index.load import Document, MetadataValue, ValidText
 
 _METADATA_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-MetadataValue = str | int | float | bool
+def _iso_day_only(value: Any) -> Any:
+    # pydantic would also take 0 or "1700000000" as a Unix time: a date here is written out
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        return value
+    raise ValueError("use an ISO 8601 date such as 2024-11-04")
 
 
-class Filters(BaseModel):
+IsoDate = Annotated[date, BeforeValidator(_iso_day_only)]
+MAX_TURN_CHARS = 20_000
+
+
+class Filters(ValidText):
     source: str | None = None
-    published_after: date | None = None
-    published_before: date | None = None
+    published_after: IsoDate | None = None
+    published_before: IsoDate | None = None
     metadata: dict[str, MetadataValue] = Field(
         default_factory=dict, description="article metadata that must be equal, e.g. section"
     )
-    as_of: date | None = Field(
+    as_of: IsoDate | None = Field(
         None, description="answer as of this day: later articles are ignored (default: today)"
     )
 
@@ -36,28 +47,30 @@ class Filters(BaseModel):
         return self
 
 
-class Turn(BaseModel):
+class Turn(ValidText):
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
+    content: str = Field(max_length=MAX_TURN_CHARS)
 
 
-class AskRequest(BaseModel):
+class AskRequest(ValidText):
     question: str
-    as_of: date | None = Field(
+    as_of: IsoDate | None = Field(
         None, description="answer as of this day: later articles are ignored (default: today)"
     )
-    top_k: int | None = Field(None, ge=1, description="passages to retrieve (1..QA_MAX_TOP_K)")
+    top_k: StrictInt | None = Field(
+        None, ge=1, description="passages to retrieve (1..QA_MAX_TOP_K)"
+    )
     filters: Filters | None = None
     history: list[Turn] = Field(default_factory=list, max_length=50)
     stream: bool = False
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(ValidText):
     query: str
-    as_of: date | None = Field(
+    as_of: IsoDate | None = Field(
         None, description="answer as of this day: later articles are ignored (default: today)"
     )
-    top_k: int | None = Field(None, ge=1)
+    top_k: StrictInt | None = Field(None, ge=1)
     filters: Filters | None = None
 
 
@@ -196,3 +209,62 @@ class CheckedClaim(BaseModel):
 class CheckResponse(BaseModel):
     grounded: bool
     sentences: list[CheckedClaim]
+
+
+# --- error responses and request bodies, as documented in OpenAPI ---------------------------
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+    request_id: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every failure's body (502/504 add `passages`)."""
+
+    error: ErrorDetail
+
+
+def error_doc(description: str) -> dict[str, Any]:
+    return {"description": description, "model": ErrorBody}
+
+
+# documented on the routes: what a caller may get besides the success
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: error_doc("an API key is needed (QA_API_KEYS set) and none was sent"),
+    403: error_doc("the API key is wrong, or a write came from another machine with no keys set"),
+    422: error_doc("a field is invalid; the message names it"),
+    503: error_doc("the Chroma server cannot be reached"),
+}
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {  # routes that take a JSON body
+    **READ_ERRORS,
+    400: error_doc("the body is not valid JSON"),
+    413: error_doc("the body is over QA_MAX_BODY_BYTES or the question too long"),
+    415: error_doc("the body is not application/json"),
+}
+LLM_ERRORS: dict[int | str, dict[str, Any]] = {
+    502: error_doc("the LLM failed; the body still carries the retrieved passages"),
+    504: error_doc("the LLM did not answer within QA_LLM_TIMEOUT_S; passages included"),
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: error_doc("no document with this id")}
+SSE = {
+    "text/event-stream": {
+        "schema": {"type": "string"},
+        "example": 'event: sources\ndata: {"passages": []}\n\n',
+    }
+}
+_DOCUMENT = Document.model_json_schema()
+DOCUMENTS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        _DOCUMENT,
+                        {"type": "array", "items": _DOCUMENT, "minItems": 1},
+                    ]
+                }
+            }
+        },
+    }
+}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from index.embed import Embedder, MiniLMEmbedder
+from index.index import Index
 from index.ingest import Ingestor
-from index.keyword import KeywordIndex
+from index.lazy import LazyStore
 from index.load import Document
+from index.lock import DataDirLock
 from index.store import Store, make_client
 from qa.jobs import IngestStopped, JobRunner, StoppableEmbedder
 from qa.llm import LLM, OpenAIChat
@@ -21,6 +24,8 @@ from qa.retrieve import RetrievalConfig, Retriever
 from qa.schemas import IngestResult
 from qa.settings import Settings
 
+KEYWORD_FILE = "keyword.sqlite3"  # in settings.keyword_dir
+
 
 @dataclass
 class Services:
@@ -28,7 +33,7 @@ class Services:
     embedder: Embedder
     store: Store
     llm: BoundedLLM
-    ingestor: Ingestor
+    index: Index  # the one writer: every write to the store goes through it
     qa: QAService
     metrics: Metrics = field(default_factory=Metrics)
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -44,8 +49,8 @@ class Services:
     def write_documents(
         self, docs: list[Document], on_done: Callable[[], None] | None = None
     ) -> IngestResult:
-        """The one place the API writes documents (request or job): store, then the keyword
-        index, so the writer waits for it rather than the next question. Blocking."""
+        """The one place the API writes documents (request or job), through the index writer:
+        searchable when it returns. Blocking; stops between documents once `stopping` is set."""
 
         def step() -> None:
             if on_done:
@@ -53,8 +58,7 @@ class Services:
             if self.stopping.is_set():
                 raise IngestStopped("the server is stopping")
 
-        report = self.ingestor.ingest_documents(docs, on_done=step)
-        self.qa.retriever.keyword.refresh()
+        report = self.index.write(docs, on_done=step)
         self.metrics.ingested.inc(len(report.added) + len(report.updated))
         return IngestResult(
             added=report.added,
@@ -65,7 +69,10 @@ class Services:
 
 
 def build_store(settings: Settings) -> Store:
-    return Store(make_client(settings.chroma_dir, settings.chroma_url), settings.collection)
+    if settings.chroma_url:  # a server may come up after us: connect on first use
+        url = settings.chroma_url
+        return LazyStore(lambda: make_client(settings.chroma_dir, url), settings.collection)
+    return Store(make_client(settings.chroma_dir), settings.collection)
 
 
 def build_llm(settings: Settings) -> LLM:
@@ -82,14 +89,34 @@ def build_embedder(settings: Settings) -> Embedder:
     return MiniLMEmbedder(settings.embed_model_dir, batch_size=settings.embed_batch_size)
 
 
-def build_retriever(settings: Settings, embedder: Embedder, store: Store) -> Retriever:
+def build_index(settings: Settings, embedder: Embedder | None, store: Store) -> Index:
+    """The index writer (read-only without an embedder: deletes need none)."""
+    ingestor = (
+        Ingestor(embedder, store, settings.chunk_tokens, settings.chunk_overlap)
+        if embedder is not None
+        else None
+    )
+    return Index(store, ingestor, settings.keyword_dir / KEYWORD_FILE)
+
+
+def data_dir_lock(settings: Settings, role: str) -> AbstractContextManager[object]:
+    """Held while a process writes an embedded Chroma (a Chroma server needs none)."""
+    if settings.chroma_url:
+        return nullcontext()
+    return DataDirLock(settings.data_dir, role)
+
+
+def build_retriever(
+    settings: Settings, embedder: Embedder, store: Store, index: Index | None = None
+) -> Retriever:
     config = RetrievalConfig(
         mode=settings.retrieval,
         passages_per_article=settings.passages_per_article,
         recency_weight=settings.recency_weight,
         recency_half_life_days=settings.recency_half_life_days,
     )
-    return Retriever(embedder, store, KeywordIndex(store, settings.keyword_dir), config)
+    index = index or build_index(settings, embedder, store)
+    return Retriever(embedder, store, index, config)
 
 
 def build_services(
@@ -106,11 +133,10 @@ def build_services(
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     queued = BoundedLLM(llm or build_llm(settings), settings.llm_slots, settings.llm_queue, metrics)
-    ingestor = Ingestor(
-        StoppableEmbedder(embedder, stopping), store, settings.chunk_tokens, settings.chunk_overlap
-    )
-    retriever = build_retriever(settings, embedder, store)
+    # writes embed through a StoppableEmbedder: SIGTERM ends a long write within seconds
+    index = build_index(settings, StoppableEmbedder(embedder, stopping), store)
+    retriever = build_retriever(settings, embedder, store, index)
     # timed here, so the answer path itself stays free of metrics
     retriever.search = metrics.timed(metrics.retrieval_seconds, retriever.search)  # type: ignore[method-assign]
     qa = QAService(retriever, queued, Prompts.load(), settings.llm_max_tokens)
-    return Services(settings, embedder, store, queued, ingestor, qa, metrics, stopping)
+    return Services(settings, embedder, store, queued, index, qa, metrics, stopping)

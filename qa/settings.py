@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    log_json: bool = False
+
+    # comma-separated bearer keys; with none, writes are accepted from loopback clients only
+    api_keys: str = Field("", repr=False)
+    auth_reads: bool = False  # reads (ask, search, /v1, GET /documents) need a key too
+    cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return _split(self.api_keys)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return _split(self.cors_origins)
 
     @field_validator("rate_limit")
     @classmethod
@@ -86,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def keyword_dir(self) -> Path:
         return self.data_dir / "bm25" / self.collection
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 @lru_cache

@@ -51,6 +51,7 @@ async def sse_events(events: AsyncIterator[Event]) -> AsyncIterator[dict[str, st
             elif isinstance(event, Done):
                 yield _sse("done", event.answer.model_dump())
             else:
+                log.error("stream_failed", error=str(event.error), status=event.error.error.status)
                 yield _sse("error", failure_body(event.error))
     except Exception as exc:  # the headers are gone: say so in the stream, and log it
         log.exception("stream_failed")

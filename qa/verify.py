@@ -15,7 +15,9 @@ import Stemmer
 
 from index.chunk import split_sentences
 
-MIN_COVERAGE = 0.7  # share of the claim's content words the quote must hold (measured, README)
+MIN_COVERAGE = 0.7  # share of the claim's content words the quote (or question) must hold
+MIN_QUOTE_SHARE = 0.5  # ...and the quote itself, so a quote about something else cannot carry it
+MIN_RELEVANCE = 0.3  # share of the question's content words the claim and its quote must touch
 NEGATIONS = frozenset(
     "not no never without none neither nor nobody nothing deny denies denied".split()
 )
@@ -25,7 +27,7 @@ STOPWORDS = frozenset(
     than then that this these those there their they them it its is are was were be been
     being has have had do does did will would could should may might can so such
     which who whom what when where why how also more most some any all each other both up
-    out said says say reportedly according he she his her we our you your i me my yes
+    out said says say reportedly according he she his her we our you your i me my yes able
     us while during against through per via under between among amid
     week weeks weekend today yesterday tomorrow recently recent currently now latest just
     passage passages article articles""".split()
@@ -152,23 +154,28 @@ class Verdict:
     coverage: float
 
 
-def judge(claim: list[Token], evidence: Evidence) -> Verdict:
-    """The first failing rule, in the order a reader would notice it."""
+def judge(claim: list[Token], evidence: Evidence, premise: Evidence | None = None) -> Verdict:
+    """The first failing rule, in the order a reader would notice it. `premise`: the question,
+    whose words the claim may repeat without the quote repeating them ("which country promised
+    Kyiv...?" - "Germany promised Kyiv..." needs only Germany's promise in the quote)."""
     content = [t for t in claim if t.content]
     if not content:
         return Verdict(False, "no claim to check", 0.0)
-    missing_numbers = [t for t in content if t.number and not evidence.has(t)]
-    covered = sum(evidence.has(t) for t in content) / len(content)
+    found = [evidence.has(t) for t in content]
+    given = [f or bool(premise and premise.has(t)) for t, f in zip(content, found, strict=True)]
+    covered = sum(found) / len(content)  # ranks quotes: the one that says most of it
+    missing_numbers = [t for t, g in zip(content, given, strict=True) if t.number and not g]
     if missing_numbers:
         return Verdict(False, f"number {missing_numbers[0].text} not in quote", covered)
-    missing_names = [t for t in content if t.name and not evidence.has(t)]
+    missing_names = [t for t, g in zip(content, given, strict=True) if t.name and not g]
     if missing_names:
         return Verdict(False, f"name {missing_names[0].text} not in quote", covered)
-    if covered < MIN_COVERAGE:
+    if sum(given) / len(content) < MIN_COVERAGE or covered < MIN_QUOTE_SHARE:
         return Verdict(False, "no quote carries it", covered)
     if _polarity_differs(claim, evidence.tokens):
         return Verdict(False, "negated", covered)
-    if _roles_differ(claim, evidence.tokens) or _roles_differ(claim, evidence.title):
+    references = [evidence.tokens, evidence.title, premise.tokens if premise else []]
+    if any(_roles_differ(claim, reference) for reference in references):
         return Verdict(False, "roles differ from quote", covered)
     return Verdict(True, None, covered)
 
@@ -271,19 +278,22 @@ def _units(text: str) -> tuple[tuple[int, int, tuple[Token, ...]], ...]:
     return tuple(sentences + pairs)
 
 
-def best_quote(claim: str, text: str, title: str | None, published: str | None) -> Quote:
+def best_quote(
+    claim: str, text: str, title: str | None, published: str | None, question: str | None = None
+) -> Quote:
     """The quote of `text` that carries `claim` (a supported one first, then the closest)."""
     tokens = tokenize(claim)
+    premise = Evidence(tokenize(question)) if question else None
     header = header_tokens(title, published)
     title_tokens = tokenize(title or "")
     best: Quote | None = None
     for start, end, unit in _units(text):
-        verdict = judge(tokens, Evidence(list(unit), header, title_tokens))
+        verdict = judge(tokens, Evidence(list(unit), header, title_tokens), premise)
         quote = Quote(start, end, verdict)
         if best is None or _better(quote, best):
             best = quote
     if best is None:  # a passage without sentences: its header alone
-        return Quote(0, len(text), judge(tokens, Evidence([], header, title_tokens)))
+        return Quote(0, len(text), judge(tokens, Evidence([], header, title_tokens), premise))
     return best
 
 
@@ -292,3 +302,33 @@ def _better(a: Quote, b: Quote) -> bool:
     key_a = (a.verdict.supported, round(a.verdict.coverage, 6), -(a.end - a.start))
     key_b = (b.verdict.supported, round(b.verdict.coverage, 6), -(b.end - b.start))
     return key_a > key_b
+
+
+_YES_NO = re.compile(
+    r"^\s*(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b", re.I
+)
+
+
+def restates(claim: str, question: str) -> bool:
+    """The claim adds no content word to an open question: it echoes it rather than answers
+    (a small model's way of answering what the passages do not say). Yes/no questions can be
+    answered in their own words, so they are left alone."""
+    if _YES_NO.match(question):
+        return False
+    asked = Evidence(tokenize(question))
+    content = [t for t in tokenize(claim) if t.content]
+    return bool(content) and all(asked.has(t) for t in content)
+
+
+def off_question(claim: str, quote: str, title: str | None, question: str) -> bool:
+    """The claim and its quote touch too few of the question's words: a true sentence of the
+    passages that does not answer this question (small models copy passages when the answer
+    is not there)."""
+    asked = {t.stem: t for t in tokenize(question) if t.content and t.norm not in _GENERIC}
+    if len(asked) < 2:
+        return False
+    seen = Evidence(tokenize(claim) + tokenize(quote), tokenize(title or ""))
+    return sum(seen.has(t) for t in asked.values()) / len(asked) < MIN_RELEVANCE
+
+
+_GENERIC = frozenset("new year years time people day days first last many much one".split())

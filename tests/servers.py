@@ -53,10 +53,14 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None
 
 @contextlib.contextmanager
 def subprocess_server(
-    cmd: list[str], ready_url: str, timeout_s: float, log_path: Any
+    cmd: list[str],
+    ready_url: str,
+    timeout_s: float,
+    log_path: Any,
+    env: dict[str, str] | None = None,
 ) -> Iterator[None]:
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             wait_http(ready_url, proc, timeout_s)
             yield

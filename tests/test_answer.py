@@ -100,6 +100,13 @@ def test_model_refusal_is_not_grounded() -> None:
     assert not result.grounded
 
 
+def test_pointer_sentences_are_not_claims() -> None:
+    parsed = parse_answer(
+        "The price was 48 million euros. This information is found in passage [1]."
+    )
+    assert [p.claim for p in parsed] == ["The price was 48 million euros."]
+
+
 def test_parse_answer_is_the_one_marker_grammar() -> None:
     parsed = parse_answer(
         "It sent howitzers. [1][2] About 12,000 troops went [2, 3].\n[4] a list item (passage 1)"
@@ -112,7 +119,7 @@ def test_parse_answer_is_the_one_marker_grammar() -> None:
 
 
 def test_sentence_stream_gives_each_sentence_once_complete() -> None:
-    text = "It sent 170mm howitzers. [1][2] About 12,000 troops went to Russia [2]. Then"
+    text = "It sent 170mm howitzers. [1][2] About 12,000 troops went to Russia [2]. Then it left"
     stream, seen = SentenceStream(), []
     for i in range(0, len(text), 3):  # three characters at a time, as a model streams
         seen += [(p.claim, p.cited) for p in stream.feed(text[i : i + 3])]
@@ -122,7 +129,7 @@ def test_sentence_stream_gives_each_sentence_once_complete() -> None:
     assert seen == [
         ("It sent 170mm howitzers.", (1, 2)),
         ("About 12,000 troops went to Russia.", (2,)),
-        ("Then", ()),
+        ("Then it left", ()),
     ]
     assert [p.claim for p in parse_answer(text)] == [c for c, _ in seen]
 

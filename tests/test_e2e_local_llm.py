@@ -1,6 +1,7 @@
 """End to end with the real bundled model served by llama-cpp-python (slow: ~1 min)."""
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,3 +57,24 @@ def test_weapons_question_is_answered_with_verified_citation(
         citation = matching[0]
         assert "170mm self-propelled howitzers" in citation["quote"]
         assert article[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_role_swap_question_is_refused_or_answered_the_right_way_round(
+    local_llm: str, tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    """The issue's example: the article says North Korea supplies Russia, not the reverse."""
+    settings = make_settings(tmp_path, local_llm, llm_model=MODEL_ALIAS, llm_timeout_s=300)
+    with (
+        serve_app(create_app(settings, embedder=embedder)) as url,
+        httpx.Client(base_url=url, timeout=300) as c,
+    ):
+        from index.load import load_path
+
+        [doc] = list(load_path(SAMPLE_ARTICLE))
+        assert c.post("/documents", json=doc.model_dump()).status_code == 200  # type: ignore[union-attr]
+        body = c.post("/ask", json={"question": "Did Russia send weapons to North Korea?"}).json()
+        print(json.dumps(body["sentences"]), body["answer"], file=sys.stderr)
+        kept = [s["text"] for s in body["sentences"] if s["supported"]]
+        assert body["grounded"] == bool(kept)
+        for sentence in kept:  # no kept sentence has Russia sending to North Korea
+            assert not re.search(r"Russia (has )?(sent|supplied|sends)\b.*to North Korea", sentence)

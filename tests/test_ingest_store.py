@@ -118,15 +118,18 @@ def _collapsed_copies(ids: set[str]) -> set[str]:
 def test_keyword_search_finds_rare_terms_and_follows_changes(
     embedder: MiniLMEmbedder, store: Store
 ) -> None:
-    from index.keyword import KeywordFilter, KeywordIndex
+    from index.index import Index
+    from index.keyword import KeywordFilter
 
-    ingestor(embedder, store).ingest_paths([SAMPLE_DIR])
-    keyword = KeywordIndex(store)
+    index = Index(store, ingestor(embedder, store))
+    index.write_paths([SAMPLE_DIR])
+    keyword = index.snapshot().keyword
     [(top, score), *_] = keyword.search("IRIS-T system", 3)
     assert top.startswith("ukraine-air-defence-2024:") and score > 0
     assert keyword.search("Patriot batteries", 3, KeywordFilter(source="Sample Sports")) == []
     assert keyword.search("zzzz qqqq", 3) == []
-    store.delete_document("ukraine-air-defence-2024")
+    index.delete("ukraine-air-defence-2024")
+    keyword = index.snapshot().keyword
     assert all(not cid.startswith("ukraine") for cid, _ in keyword.search("IRIS-T system", 3))
 
 
@@ -159,17 +162,17 @@ def test_duplicate_wire_story_takes_one_slot(embedder: MiniLMEmbedder, store: St
 def test_an_update_drops_metadata_the_document_no_longer_has(
     embedder: MiniLMEmbedder, store: Store
 ) -> None:
-    ing = ingestor(embedder, store)
+    from index.index import Index
+
+    index = Index(store, ingestor(embedder, store))
     text = "The Quillon ferry sails twice a day to Marlow, the operator said on Friday."
     first = Document(id="ferry", title="Ferry", text=text, url="https://example.com/f",
                      source="Harbor Wire", metadata={"section": "transport", "region": "north"})  # fmt: skip
-    ing.ingest_document(first)
-    r = Retriever(embedder, store)
+    index.write([first])
+    r = Retriever(embedder, store, index)
     north = Filters(metadata={"region": "north"})
     assert [p.doc_id for p in r.search("Quillon ferry", 3, north)] == ["ferry"]
-    ing.ingest_document(
-        Document(id="ferry", title="Ferry", text=text, metadata={"section": "transport"})
-    )
+    index.write([Document(id="ferry", title="Ferry", text=text, metadata={"section": "transport"})])
     assert r.search("Quillon ferry", 3, north) == []
     [passage] = r.search("Quillon ferry", 3, Filters(metadata={"section": "transport"}))
     assert passage.url is None and passage.source is None

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from index.embed import MiniLMEmbedder
+from index.index import Index
 from index.ingest import Ingestor
-from index.keyword import KeywordIndex
 from index.load import Document
 from index.store import Store, make_client
 from qa.retrieve import RetrievalConfig, Retriever, _merge_adjacent
@@ -38,8 +38,8 @@ def open_store(path: Path) -> Store:
 
 def retriever(path: Path, embedder: MiniLMEmbedder, **config: object) -> Retriever:
     store = open_store(path)
-    keyword = KeywordIndex(store, path / "bm25")
-    return Retriever(embedder, store, keyword, RetrievalConfig(**config))  # type: ignore[arg-type]
+    index = Index(store, None, path / "bm25" / "keyword.sqlite3")
+    return Retriever(embedder, store, index, RetrievalConfig(**config))  # type: ignore[arg-type]
 
 
 def test_wire_copies_are_one_result_listing_the_other_outlet(
@@ -124,67 +124,35 @@ def test_adjacent_chunks_merge_into_one_exact_passage(
     assert [c.id for c in apart] == [chunks[2].id, chunks[0].id], "better passage stays first"
 
 
-def test_saved_keyword_index_is_reused_then_rebuilt_when_stale(
-    tmp_path: Path, embedder: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = Store(make_client(tmp_path / "chroma"), "keyword")
-    ingest = Ingestor(embedder, store, 128, 24)
-    ingest.ingest_paths([SAMPLE_DIR])
-    cache = tmp_path / "bm25"
-    assert KeywordIndex(store, cache).search("IRIS-T", 1)[0][0].startswith("ukraine-air-defence")
-    assert (cache / "rows.json").is_file()
-
-    # a new process: the saved index matches the store, so Chroma's texts are not read again
-    reopened = Store(make_client(tmp_path / "chroma"), "keyword")
-    monkeypatch.setattr(reopened, "all_chunks", _must_not_run)
-    assert KeywordIndex(reopened, cache).search("IRIS-T", 1)[0][0].startswith("ukraine-air-defence")
-    monkeypatch.undo()
-
-    # another writer changes the store while the index is saved: the fingerprint no longer matches
-    writer = Store(make_client(tmp_path / "chroma"), "keyword")
-    writer.delete_document("ukraine-air-defence-2024")
-    doc = Document(
-        id="zeppelin", title="Airship line opens", text="The Zorblat airship line opens."
-    )
-    Ingestor(embedder, writer, 128, 24).ingest_document(doc)
-    fresh = KeywordIndex(Store(make_client(tmp_path / "chroma"), "keyword"), cache)
-    assert all(not cid.startswith("ukraine") for cid, _ in fresh.search("IRIS-T", 3))
-    assert fresh.search("Zorblat", 1)[0][0].startswith("zeppelin:")
-
-
 def test_ingest_update_and_delete_keep_both_indexes_in_step(
     tmp_path: Path, embedder: MiniLMEmbedder
 ) -> None:
     store = Store(make_client(tmp_path / "chroma"), "sync")
-    ingest = Ingestor(embedder, store, 128, 24)
-    ingest.ingest_paths([SAMPLE_DIR])
-    r = Retriever(embedder, store, KeywordIndex(store, tmp_path / "bm25"))
+    index = Index(store, Ingestor(embedder, store, 128, 24), tmp_path / "bm25" / "k.sqlite3")
+    index.write_paths([SAMPLE_DIR])
+    r = Retriever(embedder, store, index)
     modes = ("vector", "bm25", "hybrid")
 
     def found(query: str) -> dict[str, set[str]]:
         return {m: {p.doc_id for p in r.search(query, 40, mode=m)} for m in modes}  # type: ignore[arg-type]
 
     old = Document(id="ferry", title="Ferry", text="The Quillon ferry sails twice a day to Marlow.")
-    ingest.ingest_document(old)
+    index.write([old])
     assert all("ferry" in ids for ids in found("Quillon ferry").values())
     new = Document(
         id="ferry", title="Ferry", text="The Brask hovercraft replaced the ferry service."
     )
-    ingest.ingest_document(new)
+    index.write([new])
     assert all("ferry" in ids for ids in found("Brask hovercraft").values())
-    bm25_old = {cid for cid, _ in r.keyword.search("Quillon", 5)}
+    bm25_old = {cid for cid, _ in index.snapshot().keyword.search("Quillon", 5)}
     assert not bm25_old, "the replaced text is gone from BM25"
     assert all(
         c.text != old.text
         for c in store.get_chunks(store.chunk_ids("ferry"), embedder.embed(["x"])[0])
     )
-    store.delete_document("ferry")
+    index.delete("ferry")
     assert all("ferry" not in ids for ids in found("Brask hovercraft").values())
     assert store.chunk_ids("ferry") == [] and store.get_document("ferry") is None
-
-
-def _must_not_run(*_: object) -> None:
-    raise AssertionError("the saved index should have been loaded")
 
 
 def test_records_of_an_older_index_format_are_refreshed_without_reembedding(
