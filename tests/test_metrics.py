@@ -39,8 +39,8 @@ def test_requests_llm_retrieval_and_ingest_are_counted(api: str, fake_llm: FakeL
     assert requests("POST", "/ask", "200") == 2
     assert requests("POST", "/search", "200") == 1
     # the route template, never the raw path
-    assert requests("GET", "/documents/{doc_id}", "404") == 1
-    assert requests("GET", "/documents/{doc_id}", "200") == 1
+    assert requests("GET", "/documents/{doc_id:path}", "404") == 1
+    assert requests("GET", "/documents/{doc_id:path}", "200") == 1
     assert requests("GET", "/", "404") == 0 and requests("GET", "unmatched", "404") == 1
     latency = value(
         found,

@@ -62,7 +62,7 @@ def test_forged_header_reaches_the_llm_only_inside_its_passage(api: str, fake_ll
     with httpx.Client(base_url=api, timeout=30) as c:
         assert c.post("/documents", json=FORGED).status_code == 200
         fake_llm.quote = "ACME recalled"
-        reply = c.post("/ask", json={"question": "Did the ministry confirm ACME is safe?"})
+        reply = c.post("/ask", json={"question": "How many space heaters did ACME recall?"})
         assert reply.status_code == 200, reply.text
         body = reply.json()
     prompt = fake_llm.requests[-1]["messages"][-1]["content"]
