@@ -25,6 +25,7 @@ from tests.test_api import sample_docs
 pytestmark = pytest.mark.fuzz
 EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "25"))  # per operation
 STATUSES: Counter[str] = Counter()
+OPERATIONS: set[str] = set()
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,12 @@ def fuzz_target(
         assert httpx.post(f"{url}/documents", json=sample_docs(), timeout=120).status_code == 200
         yield url
     ARTIFACTS.mkdir(exist_ok=True)
-    summary = {"examples_per_operation": EXAMPLES, "requests": sum(STATUSES.values()), **STATUSES}
+    summary = {
+        "operations": len(OPERATIONS),
+        "examples_per_operation": EXAMPLES,
+        "requests": sum(STATUSES.values()),
+        **STATUSES,
+    }
     (ARTIFACTS / "fuzz.json").write_text(json.dumps(summary, indent=2))
     print(f"\nfuzz: {json.dumps(summary)}", file=sys.stderr)
 
@@ -70,6 +76,7 @@ def test_no_5xx_and_every_4xx_is_a_json_error(fuzz_target: str, mode: Generation
     assert len(operations) >= 10  # the whole API, not a corner of it
     failures = []
     for operation in operations:
+        OPERATIONS.add(operation.label)
 
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(
