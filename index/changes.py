@@ -27,14 +27,22 @@ def now_ms() -> int:
 
 class ChangeLog:
     def __init__(self, store: Store):
-        # Chroma records need a vector; a constant one-dimensional one will do
-        self.collection: Any = store.client.get_or_create_collection(
-            f"{store.name}_changes", embedding_function=None
-        )
+        self.store = store
+        self._collection: Any = None
         self._cursor = now_ms()
         self._last_poll = time.monotonic()
         self._seen: dict[str, int] = {}  # record id -> its time, for records within the window
         self._writes = 0
+
+    @property
+    def collection(self) -> Any:
+        """Made on first use: a Chroma server may come up after this process."""
+        if self._collection is None:
+            # Chroma records need a vector; a constant one-dimensional one will do
+            self._collection = self.store.client.get_or_create_collection(
+                f"{self.store.name}_changes", embedding_function=None
+            )
+        return self._collection
 
     def start(self) -> None:
         """Changes recorded from now on are returned by `poll` (the caller reads the rest)."""
