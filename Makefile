@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
-.PHONY: install install-dev model run test test-fast lint bench chromium lock clean
+.PHONY: install install-dev model run test test-fast fuzz lint bench chromium lock clean
 
 # runtime packages (what the Docker image has too)
 $(STAMP): requirements.lock requirements-models.lock pyproject.toml
@@ -52,9 +52,14 @@ test: install-dev model chromium lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: install-dev lint
-	$(PY) -m pytest -q -p no:cacheprovider -m "not llm and not browser"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not llm and not browser and not fuzz"
+
+# `make test` runs the fuzz test too, with fewer examples per operation
+fuzz: install-dev
+	QA_FUZZ_EXAMPLES=$${QA_FUZZ_EXAMPLES:-200} $(PY) -m pytest -q -p no:cacheprovider -s -m fuzz
 
 bench: install model
+	$(PY) -m benchmarks.load
 	$(PY) -m benchmarks.run
 
 lock:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +16,7 @@ from index.load import Document, describe_validation_error
 from index.store import StoredDocument
 from qa import grounding
 from qa.errors import ApiError
+from qa.jobs import IngestStopped, JobQueueFull
 from qa.prompt import HISTORY_TURNS
 from qa.redact import redact
 from qa.schemas import (
@@ -74,6 +75,13 @@ def checked_top_k(top_k: int | None, svc: Services) -> int:
     return top_k or svc.settings.top_k
 
 
+def ensure_llm_free(svc: Services) -> None:
+    """Refuse before retrieval when the LLM queue is full; streams could not say it later."""
+    if svc.llm.full():
+        busy = svc.llm.refusal()
+        raise ApiError(busy.status, busy.kind, str(busy), retry_after=busy.retry_after)
+
+
 @router.post(
     "/ask",
     response_model=Answer,
@@ -87,6 +95,7 @@ def checked_top_k(top_k: int | None, svc: Services) -> int:
 async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
     question = checked_question(body.question, svc)
     top_k = checked_top_k(body.top_k, svc)
+    ensure_llm_free(svc)
     filters = body.scope()
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not wants_stream:
@@ -113,11 +122,16 @@ async def search(body: SearchRequest, svc: ServicesDep) -> SearchResponse:
     response_model=IngestResult,
     status_code=200,
     dependencies=[WRITE],
-    responses=COMMON_ERRORS,
+    responses={
+        **COMMON_ERRORS,
+        202: {"description": "a large batch: queued as a job, see GET /jobs/{job_id}"},
+    },
     openapi_extra=DOCUMENTS_BODY,
 )
-async def add_documents(request: Request, svc: ServicesDep) -> IngestResult:
-    """One document object or a JSON array of them. All are validated before any is written."""
+async def add_documents(request: Request, svc: ServicesDep) -> Any:
+    """One document object or a JSON array of them. All are validated before any is written.
+    Over `QA_INGEST_SYNC_MAX` documents or `QA_INGEST_SYNC_MAX_CHARS` characters the batch
+    becomes a background job: 202 with its `job_id`."""
     try:
         payload = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -134,10 +148,61 @@ async def add_documents(request: Request, svc: ServicesDep) -> IngestResult:
     ids = [d.id for d in docs]
     if len(set(ids)) != len(ids):
         raise ApiError(422, "invalid_document", "the batch names the same document id twice")
-    report = await run_in_threadpool(svc.index.write, docs)  # searchable when it returns
-    return IngestResult(
-        added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks
+    check_document_sizes(docs, svc)
+    settings = svc.settings
+    if (
+        len(docs) > settings.ingest_sync_max
+        or sum(len(d.text) for d in docs) > settings.ingest_sync_max_chars
+    ):
+        return submit_job(docs, svc)
+    try:
+        return await run_in_threadpool(svc.write_documents, docs)
+    except IngestStopped:
+        raise ApiError(
+            503, "stopping", "the server is stopping; send the documents again"
+        ) from None
+
+
+def check_document_sizes(docs: list[Document], svc: Services) -> None:
+    limit = svc.settings.max_document_chars
+    for i, doc in enumerate(docs):
+        if len(doc.text) > limit:
+            raise ApiError(
+                413,
+                "document_too_long",
+                f"document {i} ({doc.id!r}) has {len(doc.text)} characters of text; the limit"
+                f" is {limit} (QA_MAX_DOCUMENT_CHARS)",
+            )
+
+
+def submit_job(docs: list[Document], svc: Services) -> JSONResponse:
+    try:
+        job = svc.jobs.submit(docs)
+    except JobQueueFull as exc:
+        raise ApiError(503, "jobs_busy", f"{exc}; try again later", retry_after=60) from None
+    except IngestStopped:
+        raise ApiError(
+            503, "stopping", "the server is stopping; send the documents again"
+        ) from None
+    location = f"/jobs/{job.id}"
+    return JSONResponse(
+        {"job_id": job.id, "status": job.status, "documents": job.total, "url": location},
+        status_code=202,
+        headers={"Location": location},
     )
+
+
+@router.get(
+    "/jobs/{job_id}",
+    dependencies=[WRITE],
+    responses={**COMMON_ERRORS, 404: error_doc("no job with this id (jobs are kept in memory)")},
+)
+async def get_job(job_id: str, svc: ServicesDep) -> dict[str, Any]:
+    """An ingest job: status (queued, running, done, failed, stopped), progress, result."""
+    job = svc.jobs.get(job_id)
+    if job is None:
+        raise ApiError(404, "not_found", f"no job with id {job_id!r} (jobs are kept in memory)")
+    return job.view()
 
 
 def _document_out(stored: StoredDocument, with_text: bool) -> DocumentOut:

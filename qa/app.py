@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from importlib.resources import files
@@ -11,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from swagger_ui_bundle import swagger_ui_path
@@ -23,12 +24,14 @@ from qa.api import router
 from qa.errors import install_error_handlers
 from qa.llm import LLM
 from qa.logs import configure_logging
+from qa.metrics import Metrics, MetricsMiddleware
 from qa.middleware import BodyLimit, RequestContext
 from qa.openai_compat import router as openai_router
+from qa.ratelimit import RateLimitMiddleware, TokenBucketLimiter
 from qa.schemas import COMMON_ERRORS, LLM_ERRORS
 from qa.security import READ
 from qa.services import build_services, data_dir_lock
-from qa.settings import Settings, get_settings
+from qa.settings import Settings, get_settings, parse_rate
 
 STATIC_DIR = Path(str(files("qa") / "static"))  # package data, wherever `qa` is installed
 # the chat page must not be framed by another site (clickjacking)
@@ -44,6 +47,8 @@ def create_app(
     """Build the app; the heavy pieces (model, Chroma, LLM client) are made in the lifespan,
     unless given here (tests pass fakes or shared instances)."""
     settings = settings or get_settings()
+    metrics = Metrics()
+    stopping = threading.Event()  # `qa serve` sets it on SIGTERM: running ingests end
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,7 +58,12 @@ def create_app(
         try:
             with lock:
                 app.state.services = build_services(
-                    settings, llm=llm, embedder=embedder, store=store
+                    settings,
+                    llm=llm,
+                    embedder=embedder,
+                    store=store,
+                    metrics=metrics,
+                    stopping=stopping,
                 )
                 index = app.state.services.index
                 try:  # in step with Chroma before any request, if Chroma is there
@@ -62,6 +72,7 @@ def create_app(
                     logging.getLogger(__name__).warning("index not opened yet: %s", error)
                 index.start_polling()  # follow writes made through other processes
                 yield
+                app.state.services.jobs.close()
                 index.close()
                 if llm is None:
                     await app.state.services.llm.aclose()
@@ -78,9 +89,18 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.stopping = stopping
     install_error_handlers(app)
-    # added innermost first: RequestContext ends up outermost, so every response has an id
+    # added innermost first: metrics outermost (it sees every answer, 413 and 429 included),
+    # then RequestContext, so every response has an id; the rate limit runs before other work
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.rate_limit:
+        app.add_middleware(
+            RateLimitMiddleware,
+            limiter=TokenBucketLimiter(*parse_rate(settings.rate_limit)),
+            api_keys=frozenset(settings.api_key_list),
+            on_limited=metrics.rate_limited.inc,
+        )
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
@@ -90,6 +110,7 @@ def create_app(
             expose_headers=["X-Request-ID"],
         )
     app.add_middleware(RequestContext)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     app.include_router(router)
     app.include_router(
@@ -108,6 +129,11 @@ def create_app(
             swagger_css_url="/docs/assets/swagger-ui.css",
             swagger_favicon_url="/docs/assets/favicon-32x32.png",
         )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:

@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -185,18 +185,32 @@ def _eval_grounding(args: argparse.Namespace) -> int:
     return 0
 
 
+SHUTDOWN_GRACE_S = 8  # open streams get this long after SIGTERM; under `docker stop`'s 10 s
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from qa.app import create_app
 
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # at the signal, not at lifespan shutdown: that waits for the running requests,
+            # and a running ingest must learn now that it should stop
+            app.state.stopping.set()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        app,
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_config=None,  # qa.logs configures every logger, uvicorn's included
         access_log=False,  # the app logs each request itself, with its request id
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
+    Server(config).run()
     return 0
 
 

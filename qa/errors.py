@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.lazy import StoreUnavailable
+from qa.llmqueue import LLMBusy
 from qa.logs import current_request_id
 from qa.pipeline import AnswerFailed
 
@@ -44,7 +45,10 @@ class ErrorJSON(JSONResponse):
 def error_response(
     status: int, kind: str, message: str, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
+    """`retry_after` (seconds) in `extra` also becomes the Retry-After header (429, 503)."""
     request_id = current_request_id()
+    if extra.get("retry_after") is not None:
+        headers = {**(headers or {}), "Retry-After": str(extra["retry_after"])}
     (log.error if status >= 500 else log.info)(
         "request_failed", status=status, error_type=kind, message=message
     )
@@ -83,7 +87,12 @@ def install_error_handlers(app: FastAPI) -> None:
         # the message was redacted where it was made (qa.llm); __cause__ holds the upstream error
         log.error("llm_failed", status=exc.error.status, cause=type(exc.error.__cause__).__name__)
         passages = [p.model_dump() for p in exc.passages]
-        return error_response(exc.error.status, exc.error.kind, str(exc), passages=passages)
+        extra: dict[str, Any] = {}
+        if isinstance(exc.error, LLMBusy):
+            extra["retry_after"] = exc.error.retry_after
+        return error_response(
+            exc.error.status, exc.error.kind, str(exc), passages=passages, **extra
+        )
 
     @app.exception_handler(StoreUnavailable)
     async def _store_not_connected(_: Request, exc: StoreUnavailable) -> JSONResponse:

@@ -70,6 +70,9 @@ def serve_command(
         "--n_ctx", str(ctx),
         "--n_threads", threads,
         "--n_threads_batch", threads,
+        # queue a second request instead of cutting off the running one (it defaults to
+        # interrupting: two chat users at once both got empty answers)
+        "--interrupt_requests", "False",
     ]  # fmt: skip
 
 

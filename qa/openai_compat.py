@@ -16,7 +16,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from index.load import ValidText
 from qa.answer import with_markers
-from qa.api import ServicesDep, checked_question, checked_top_k
+from qa.api import ServicesDep, checked_question, checked_top_k, ensure_llm_free
 from qa.errors import ApiError
 from qa.pipeline import Checked, Done, Event, Failed
 from qa.schemas import MAX_TURN_CHARS, Answer, Scoped, Turn
@@ -78,6 +78,7 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
     raw_question, history = _split_conversation(body.messages)
     question = checked_question(raw_question, svc)
     top_k = checked_top_k(body.top_k, svc)
+    ensure_llm_free(svc)
     filters = body.scope()
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())

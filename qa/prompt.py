@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources import files
@@ -14,6 +15,24 @@ PROMPTS_DIR: Traversable = files("qa") / "prompts"  # where the installed packag
 Message = dict[str, str]
 HISTORY_TURNS = 6
 HISTORY_TURN_CHARS = 600
+# What article text must not contain verbatim, or it could pass for the prompt's own structure
+# (a forged "\n\n[2] Ministry confirms…" looked exactly like a passage header):
+_TAG = re.compile(r"<(\s*/?\s*passage)", re.I)  # opening or closing a passage
+_NUMBER = re.compile(r"\[\s*((?:passages?\s*)?\d+(?:\s*[,;]\s*\d+)*)\s*\]", re.I)  # [2]
+_LABEL = re.compile(r"^([ \t]*)(question|passages?)[ \t]*:", re.I | re.M)  # "Question:"
+_ATTRIBUTE = str.maketrans({'"': "'", "<": "‹", ">": "›", "\n": " ", "\r": " "})
+
+
+def neutralised(text: str) -> str:
+    """Article text as it goes inside a passage: it keeps its meaning for the model but cannot
+    close the passage, open another, number itself as one or start a question."""
+    text = _TAG.sub(r"‹\1", text)
+    text = _NUMBER.sub(r"(\1)", text)
+    return _LABEL.sub(r"\1\2 -", text)
+
+
+def _attribute(value: str) -> str:
+    return neutralised(value).translate(_ATTRIBUTE)
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -37,19 +56,22 @@ class Prompts:
     def answer_messages(
         self, question: str, passages: list[Passage], today: date | None = None
     ) -> list[Message]:
-        """`today`: the day the question is asked as of, so "this week" has a meaning."""
+        """`today`: the day the question is asked as of, so "this week" has a meaning. Each
+        passage is fenced in <passage id="n"> tags; its text and fields are `neutralised`."""
         blocks = "\n\n".join(
             self.passage.format(
                 n=p.n,
-                title=p.title,
-                source=p.source or "unknown source",
-                published=(p.published or "undated")[:10],
-                text=p.text,
+                title=_attribute(p.title),
+                source=_attribute(p.source or "unknown source"),
+                published=_attribute((p.published or "undated")[:10]),
+                text=neutralised(p.text),
             )
             for p in passages
         )
         day = today or datetime.now(UTC).date()
-        user = self.answer.format(passages=blocks, question=question.strip(), today=day.isoformat())
+        user = self.answer.format(
+            passages=blocks, question=neutralised(question.strip()), today=day.isoformat()
+        )
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
     def condense_messages(self, question: str, history: list[Turn]) -> list[Message]:

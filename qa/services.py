@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index.embed import Embedder, MiniLMEmbedder
 from index.index import Index
 from index.ingest import Ingestor
 from index.lazy import LazyStore
+from index.load import Document
 from index.lock import DataDirLock
 from index.store import Store, make_client
+from qa.jobs import IngestStopped, JobRunner, StoppableEmbedder
 from qa.llm import LLM, OpenAIChat
+from qa.llmqueue import BoundedLLM
+from qa.metrics import Metrics
 from qa.pipeline import QAService
 from qa.prompt import Prompts
 from qa.retrieve import RetrievalConfig, Retriever
+from qa.schemas import IngestResult
 from qa.settings import Settings
 
 KEYWORD_FILE = "keyword.sqlite3"  # in settings.keyword_dir
@@ -25,9 +32,40 @@ class Services:
     settings: Settings
     embedder: Embedder
     store: Store
-    llm: LLM
+    llm: BoundedLLM
     index: Index  # the one writer: every write to the store goes through it
     qa: QAService
+    metrics: Metrics = field(default_factory=Metrics)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    jobs: JobRunner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.jobs = JobRunner(
+            lambda docs, on_done: self.write_documents(docs, on_done).model_dump(),
+            self.stopping,
+            self.metrics,
+        )
+
+    def write_documents(
+        self, docs: list[Document], on_done: Callable[[], None] | None = None
+    ) -> IngestResult:
+        """The one place the API writes documents (request or job), through the index writer:
+        searchable when it returns. Blocking; stops between documents once `stopping` is set."""
+
+        def step() -> None:
+            if on_done:
+                on_done()
+            if self.stopping.is_set():
+                raise IngestStopped("the server is stopping")
+
+        report = self.index.write(docs, on_done=step)
+        self.metrics.ingested.inc(len(report.added) + len(report.updated))
+        return IngestResult(
+            added=report.added,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            chunks=report.chunks,
+        )
 
 
 def build_store(settings: Settings) -> Store:
@@ -86,15 +124,19 @@ def build_services(
     llm: LLM | None = None,
     embedder: Embedder | None = None,
     store: Store | None = None,
+    metrics: Metrics | None = None,
+    stopping: threading.Event | None = None,
 ) -> Services:
+    """`stopping`: set on SIGTERM, it ends a running ingest between documents."""
+    metrics = metrics or Metrics()
+    stopping = stopping or threading.Event()
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
-    llm = llm or build_llm(settings)
-    index = build_index(settings, embedder, store)
-    qa = QAService(
-        build_retriever(settings, embedder, store, index),
-        llm,
-        Prompts.load(),
-        settings.llm_max_tokens,
-    )
-    return Services(settings, embedder, store, llm, index, qa)
+    queued = BoundedLLM(llm or build_llm(settings), settings.llm_slots, settings.llm_queue, metrics)
+    # writes embed through a StoppableEmbedder: SIGTERM ends a long write within seconds
+    index = build_index(settings, StoppableEmbedder(embedder, stopping), store)
+    retriever = build_retriever(settings, embedder, store, index)
+    # timed here, so the answer path itself stays free of metrics
+    retriever.search = metrics.timed(metrics.retrieval_seconds, retriever.search)  # type: ignore[method-assign]
+    qa = QAService(retriever, queued, Prompts.load(), settings.llm_max_tokens)
+    return Services(settings, embedder, store, queued, index, qa, metrics, stopping)

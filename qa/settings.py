@@ -1,11 +1,28 @@
 """Configuration from `QA_*` environment variables (and an optional `.env` file)."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*", re.I)
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """Parse "60/minute" into (60, 60.0): that many requests per that many seconds."""
+    match = _RATE.fullmatch(text)
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(
+            f"rate limit {text!r}: write it as COUNT/PERIOD, e.g. 60/minute "
+            f"(period: {', '.join(PERIODS)}), or off"
+        )
+    return int(match.group(1)), PERIODS[match.group(2).lower()]
 
 
 class Settings(BaseSettings):
@@ -23,6 +40,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(120.0, gt=0)
     llm_max_tokens: int = Field(256, ge=16)
     llm_temperature: float = Field(0.1, ge=0)
+    # LLM calls at once (default: 1 for a server on this machine, which runs one at a time
+    # anyway; 8 for a remote API) and calls allowed to wait; more get 503 + Retry-After
+    llm_concurrency: int | None = Field(None, ge=1)
+    llm_queue: int = Field(8, ge=0)
+    rate_limit: str | None = "60/minute"  # per API key or client address; "off" disables
 
     chunk_tokens: int = Field(128, ge=16)
     chunk_overlap: int = Field(24, ge=0)
@@ -34,6 +56,10 @@ class Settings(BaseSettings):
     max_top_k: int = Field(20, ge=1)
     max_question_chars: int = Field(1000, ge=10)
     max_body_bytes: int = Field(20_000_000, ge=1024)
+    max_document_chars: int = Field(200_000, ge=100)
+    # POST /documents over either limit becomes a background job (202 + GET /jobs/{id})
+    ingest_sync_max: int = Field(20, ge=1)
+    ingest_sync_max_chars: int = Field(100_000, ge=1)
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -62,6 +88,20 @@ class Settings(BaseSettings):
         if not self.llm_base_url:
             self.llm_base_url = f"http://127.0.0.1:{self.local_llm_port}/v1"
         return self
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() in ("", "off", "none", "0"):
+            return None
+        parse_rate(value)
+        return value
+
+    @property
+    def llm_slots(self) -> int:
+        if self.llm_concurrency is not None:
+            return self.llm_concurrency
+        return 1 if urlparse(self.llm_base_url).hostname in LOOPBACK else 8
 
     @property
     def chroma_dir(self) -> Path:

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 WORD = re.compile(r"[a-z0-9]+")
+PASSAGE = re.compile(r'<passage id="(\d+)"[^>]*>\n(.*?)\n</passage>', re.S)
 
 
 def extractive_reply(prompt: str, quote: str | None = None) -> str:
@@ -34,18 +35,14 @@ def extractive_reply(prompt: str, quote: str | None = None) -> str:
         "is",
     }
     best, best_score = "I could not find that.", 0
-    for block in re.split(r"\n(?=\[\d+\] )", prompt):
-        head = re.match(r"\[(\d+)\] [^\n]*\n", block)
-        if not head:
-            continue
-        for sentence in re.split(
-            r"(?<=[.!?])\s+|\n", block[head.end() :].split("\n\nQuestion:")[0]
-        ):
+    for passage in PASSAGE.finditer(prompt):
+        n, body = passage.groups()
+        for sentence in re.split(r"(?<=[.!?])\s+|\n", body):
             score = len(wanted & set(WORD.findall(sentence.lower())))
             if quote is not None:
                 score = int(quote in sentence)
             if score > best_score:
-                best, best_score = f"{sentence.rstrip('.')} [{head.group(1)}].", score
+                best, best_score = f"{sentence.rstrip('.')} [{n}].", score
     return best
 
 
@@ -59,11 +56,13 @@ class FakeLLM:
     delay_s: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     cancelled: int = 0
+    in_flight: int = 0  # non-streamed requests being answered now
+    most_in_flight: int = 0
 
     def reset(self) -> None:
         self.reply, self.quote, self.mode, self.delay_s = None, None, "ok", 0.0
         self.requests.clear()
-        self.cancelled = 0
+        self.cancelled = self.in_flight = self.most_in_flight = 0
 
     def answer_for(self, body: dict[str, Any]) -> str:
         if self.reply is not None:
@@ -91,7 +90,12 @@ def create_fake_llm_app(state: FakeLLM) -> FastAPI:
         if state.mode == "error":
             return JSONResponse({"error": {"message": "model exploded"}}, status_code=500)
         if state.mode == "slow":
-            await asyncio.sleep(state.delay_s or 30)
+            state.in_flight += 1
+            state.most_in_flight = max(state.most_in_flight, state.in_flight)
+            try:
+                await asyncio.sleep(state.delay_s or 30)
+            finally:
+                state.in_flight -= 1
         text = state.answer_for(body)
         created = int(time.time())
         if not body.get("stream"):

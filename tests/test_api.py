@@ -46,7 +46,8 @@ def test_ask_returns_cited_answer_with_offsets(client: httpx.Client, fake_llm: F
     assert body["passages"][0]["n"] == 1 and len(body["passages"]) == 4
     assert body["model"] == "fake-model" and body["usage"]["prompt_tokens"] > 0
     prompt = fake_llm.requests[-1]["messages"][-1]["content"]
-    assert "[1] " in prompt and QUESTION in prompt and "Sample News, 2024-11-04" in prompt
+    assert '<passage id="1" ' in prompt and QUESTION in prompt
+    assert 'source="Sample News" published="2024-11-04"' in prompt
 
 
 def test_unrelated_answer_is_refused(client: httpx.Client, fake_llm: FakeLLM) -> None:

@@ -13,8 +13,14 @@ def test_answer_prompt_numbers_passages_with_title_source_and_date() -> None:
     ]  # fmt: skip
     system, user = Prompts.load().answer_messages("  Did the barrier hold? ", passages)
     assert system["role"] == "system" and "[2]" in system["content"]
-    assert "[1] Flood barrier opens (Sample News, 2024-10-21)\nThe barrier held." in user["content"]
-    assert "[2] Untitled wire (unknown source, undated)\nNo date here." in user["content"]
+    assert (
+        '<passage id="1" title="Flood barrier opens" source="Sample News" published="2024-10-21">'
+        "\nThe barrier held.\n</passage>"
+    ) in user["content"]
+    assert (
+        '<passage id="2" title="Untitled wire" source="unknown source" published="undated">'
+        "\nNo date here.\n</passage>"
+    ) in user["content"]
     assert user["content"].rstrip().endswith("Question: Did the barrier hold?")
     assert user["content"].startswith(f"Today is {datetime.now(UTC).date().isoformat()}.")
     _, dated = Prompts.load().answer_messages(
