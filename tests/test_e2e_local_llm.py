@@ -30,51 +30,44 @@ def local_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/v1"
 
 
-def test_weapons_question_is_answered_with_verified_citation(
-    local_llm: str, tmp_path: Path, embedder: MiniLMEmbedder
-) -> None:
+@pytest.fixture
+def client(local_llm: str, tmp_path: Path, embedder: MiniLMEmbedder) -> Iterator[httpx.Client]:
+    """The app over the real model, with the sample article in its index."""
+    from index.load import load_path
+
     settings = make_settings(tmp_path, local_llm, llm_model=MODEL_ALIAS, llm_timeout_s=300)
     with (
         serve_app(create_app(settings, embedder=embedder)) as url,
         httpx.Client(base_url=url, timeout=300) as c,
     ):
-        from index.load import load_path
-
         [doc] = list(load_path(SAMPLE_ARTICLE))
         assert c.post("/documents", json=doc.model_dump()).status_code == 200  # type: ignore[union-attr]
-        reply = c.post(
-            "/ask", json={"question": "What weapons were reportedly supplied to Russia?"}
-        )
-        assert reply.status_code == 200, reply.text
-        body = reply.json()
-        print(json.dumps(body["sentences"]), body["answer"], body["timings_ms"], file=sys.stderr)
-        assert body["grounded"] is True
-        assert "240mm multiple rocket launchers" in body["answer"]
-        assert "170mm self-propelled howitzers" in body["answer"]
-        article = c.get(f"/documents/{doc.id}").json()["text"]  # type: ignore[union-attr]
-        matching = [q for q in body["citations"] if "240mm multiple rocket launchers" in q["quote"]]
-        assert matching, body["citations"]
-        citation = matching[0]
-        assert "170mm self-propelled howitzers" in citation["quote"]
-        assert article[citation["start"] : citation["end"]] == citation["quote"]
+        yield c
+
+
+def test_weapons_question_is_answered_with_verified_citation(client: httpx.Client) -> None:
+    reply = client.post(
+        "/ask", json={"question": "What weapons were reportedly supplied to Russia?"}
+    )
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    print(json.dumps(body["sentences"]), body["answer"], body["timings_ms"], file=sys.stderr)
+    assert body["grounded"] is True
+    assert "240mm multiple rocket launchers" in body["answer"]
+    assert "170mm self-propelled howitzers" in body["answer"]
+    citation = next(q for q in body["citations"] if "240mm multiple rocket" in q["quote"])
+    assert "170mm self-propelled howitzers" in citation["quote"]
+    article = client.get(f"/documents/{citation['doc_id']}").json()["text"]
+    assert article[citation["start"] : citation["end"]] == citation["quote"]
 
 
 def test_role_swap_question_is_refused_or_answered_the_right_way_round(
-    local_llm: str, tmp_path: Path, embedder: MiniLMEmbedder
+    client: httpx.Client,
 ) -> None:
     """The issue's example: the article says North Korea supplies Russia, not the reverse."""
-    settings = make_settings(tmp_path, local_llm, llm_model=MODEL_ALIAS, llm_timeout_s=300)
-    with (
-        serve_app(create_app(settings, embedder=embedder)) as url,
-        httpx.Client(base_url=url, timeout=300) as c,
-    ):
-        from index.load import load_path
-
-        [doc] = list(load_path(SAMPLE_ARTICLE))
-        assert c.post("/documents", json=doc.model_dump()).status_code == 200  # type: ignore[union-attr]
-        body = c.post("/ask", json={"question": "Did Russia send weapons to North Korea?"}).json()
-        print(json.dumps(body["sentences"]), body["answer"], file=sys.stderr)
-        kept = [s["text"] for s in body["sentences"] if s["supported"]]
-        assert body["grounded"] == bool(kept)
-        for sentence in kept:  # no kept sentence has Russia sending to North Korea
-            assert not re.search(r"Russia (has )?(sent|supplied|sends)\b.*to North Korea", sentence)
+    body = client.post("/ask", json={"question": "Did Russia send weapons to North Korea?"}).json()
+    print(json.dumps(body["sentences"]), body["answer"], file=sys.stderr)
+    kept = [s["text"] for s in body["sentences"] if s["supported"]]
+    assert body["grounded"] == bool(kept)
+    for sentence in kept:  # no kept sentence has Russia sending to North Korea
+        assert not re.search(r"Russia (has )?(sent|supplied|sends)\b.*to North Korea", sentence)

@@ -110,7 +110,7 @@ def test_the_app_answers_in_process_with_the_stand_ins(
     assert [p["doc_id"] for p in body["passages"]][0] == "nk-russia-weapons-2024"
     assert body["grounded"] is True and "170mm" in body["citations"][0]["quote"]
     prompt = llm.calls[-1][-1]["content"]
-    assert "240mm rocket launchers" in prompt and "<passage id=\"1\"" in prompt
+    assert "240mm rocket launchers" in prompt and '<passage id="1"' in prompt
 
 
 def test_a_stream_cut_by_the_scripted_llm_ends_with_an_error_event(
