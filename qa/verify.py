@@ -171,8 +171,6 @@ def _roles_differ(claim: list[Token], quote: list[Token]) -> bool:
         others = [m for m in shared if not m[0] & stems]
         if any(role == r for o in others for _, _, r in in_quote(o[0])):
             return True
-    if any(t.norm == "by" for t in claim) != any(t.norm == "by" for t in quote):
-        return False  # one of them is passive: the order may differ
     plain = [m for m in shared if m[2] is None]
     for a, b in zip(plain, plain[1:], strict=False):
         if a[0] & b[0]:
@@ -181,10 +179,11 @@ def _roles_differ(claim: list[Token], quote: list[Token]) -> bool:
         b_at = [p for _, p, _ in in_quote(b[0])]
         if max(b_at) >= min(a_at):  # the quote has them in the claim's order somewhere
             continue
-        between_claim = {t.stem for t in claim[a[1] + 1 : b[1]] if t.content and not t.name}
-        between_quote = {
-            t.stem for t in quote[max(b_at) + 1 : min(a_at)] if t.content and not t.name
-        }
+        span_claim, span_quote = claim[a[1] + 1 : b[1]], quote[max(b_at) + 1 : min(a_at)]
+        if any(t.norm in ("by", "and", "or") for t in span_claim + span_quote):
+            continue  # passive ("B was hit by A") or a list ("A and B"): order is free
+        between_claim = {t.stem for t in span_claim if t.content and not t.name}
+        between_quote = {t.stem for t in span_quote if t.content and not t.name}
         if between_claim and between_quote:  # each says something links them, reversed
             return True
     return False

@@ -18,7 +18,7 @@ def test_claim_check_catches_one_wrong_fact_and_keeps_right_answers() -> None:
     assert set(kinds) >= {"supported", "negated", "number_changed", "wrong_choice_unmentioned"}
     assert sum(k["claims"] for k in kinds.values()) >= 50
     assert results["recall_unsupported"] >= 0.9  # measured 0.98
-    assert results["false_alarms"] <= 0.15  # measured 0.07
+    assert results["false_alarms"] <= 0.15  # measured 0.0 (one of 15 before the last change)
     assert kinds["negated"]["recall"] >= 0.9 and kinds["number_changed"]["recall"] >= 0.9
 
 
