@@ -78,3 +78,13 @@ def run_cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.Completed
         os.environ.update(saved)
         get_settings.cache_clear()
     return subprocess.CompletedProcess(["qa", *args], code, out.getvalue(), err.getvalue())
+
+
+# one short article for the error and security tests
+ARTICLE = {
+    "id": "nk-weapons",
+    "title": "North Korea sends weapons to Russia",
+    "text": "The JCS has detected the North supplying more 240mm multiple rocket launchers "
+    "and 170mm self-propelled howitzers to Russia.",
+    "published": "2024-11-04",
+}

@@ -23,14 +23,8 @@ from qa.llm import OpenAIChat
 from qa.settings import Settings
 from tests.fake_llm import FakeLLM
 from tests.servers import free_port, serve_app, subprocess_server, wait_http
+from tests.support import ARTICLE
 
-ARTICLE = {
-    "id": "nk-weapons",
-    "title": "North Korea sends weapons to Russia",
-    "text": "The JCS has detected the North supplying more 240mm multiple rocket launchers "
-    "and 170mm self-propelled howitzers to Russia.",
-    "published": "2024-11-04",
-}
 JSON = {"content-type": "application/json"}
 
 

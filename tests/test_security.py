@@ -24,15 +24,9 @@ from qa.redact import redact
 from qa.settings import Settings
 from tests.fake_llm import FakeLLM
 from tests.servers import serve_app
+from tests.support import ARTICLE
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = {
-    "id": "nk-weapons",
-    "title": "North Korea sends weapons to Russia",
-    "text": "The JCS has detected the North supplying more 240mm multiple rocket launchers "
-    "and 170mm self-propelled howitzers to Russia.",
-    "published": "2024-11-04",
-}
 QUESTION = {"question": "What weapons were supplied to Russia?"}
 Start = Callable[..., contextlib.AbstractContextManager[str]]
 
