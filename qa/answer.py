@@ -14,9 +14,11 @@ from qa.verify import Quote, best_quote, off_question, restates
 
 NOT_ANSWERED = "The retrieved articles do not answer this question."
 
-# "[1]", "[1, 2]", "[passage 1]", and "(passage 1)" as small models sometimes write
+# "[1]", "[1, 2]", "[passage 1]", "(passage 1)", and the prompt's own fence '<passage id="1">',
+# as small models sometimes write them
 MARKER = re.compile(
-    r"(?:\[\s*(?:passages?\s*)?|\(\s*passages?\s*)(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\s*[\])]",
+    r"(?:\[\s*(?:passages?\s*)?|\(\s*passages?\s*|<\s*passage\s+id\s*=\s*[\"']?)"
+    r"(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\s*(?:[\])]|[\"']?[^>\n]{0,200}>)",
     re.I,
 )
 _LEADING_MARKERS = re.compile(rf"^(?:{MARKER.pattern}\s*)+", re.I)

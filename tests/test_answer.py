@@ -100,6 +100,11 @@ def test_model_refusal_is_not_grounded() -> None:
     assert not result.grounded
 
 
+def test_the_prompts_passage_fence_is_read_as_a_marker() -> None:
+    parsed = parse_answer('It sent 170mm howitzers <passage id="2">. See <passage id="1"> for it.')
+    assert [(p.claim, p.cited) for p in parsed] == [("It sent 170mm howitzers.", (2,))]
+
+
 def test_pointer_sentences_are_not_claims() -> None:
     parsed = parse_answer(
         "The price was 48 million euros. This information is found in passage [1]."
