@@ -29,6 +29,8 @@ from typing import Any
 
 import httpx
 
+from qa.testing import free_port, subprocess_server
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "data" / "eval" / "sample-questions.jsonl"
 FAKE_LLM = (
@@ -36,29 +38,6 @@ FAKE_LLM = (
     "uvicorn.run(create_fake_llm_app(FakeLLM()), host='127.0.0.1', port=int(sys.argv[1]), "
     "log_level='warning')"
 )
-
-
-def free_port() -> int:
-    from tests.servers import free_port as pick
-
-    return pick()
-
-
-@contextlib.contextmanager
-def process(cmd: list[str], ready: str, log: Path, env: dict[str, str]) -> Iterator[None]:
-    from tests.servers import wait_http
-
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    try:
-        wait_http(ready, proc, 180)
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @contextlib.contextmanager
@@ -86,8 +65,12 @@ def service(work: Path, rate_limit: str) -> Iterator[str]:
     llm = [sys.executable, "-c", FAKE_LLM, str(llm_port)]
     api = [sys.executable, "-m", "qa.cli", "serve", "--port", str(api_port)]
     with (
-        process(llm, f"http://127.0.0.1:{llm_port}/v1/models", work / "llm.log", env),
-        process(api, f"http://127.0.0.1:{api_port}/healthz", work / "api.log", env),
+        subprocess_server(
+            llm, f"http://127.0.0.1:{llm_port}/v1/models", 180, work / "llm.log", env, ROOT
+        ),
+        subprocess_server(
+            api, f"http://127.0.0.1:{api_port}/healthz", 180, work / "api.log", env, ROOT
+        ),
     ):
         yield f"http://127.0.0.1:{api_port}"
 

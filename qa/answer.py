@@ -90,10 +90,11 @@ class SentenceStream:
     def __init__(self) -> None:
         self.text = ""
         self._given = 0
+        self._pieces: list[str] = []  # the text split as of the last feed
 
     def feed(self, piece: str) -> list[ParsedSentence]:
         self.text += piece
-        pieces = _pieces(self.text.strip())
+        self._pieces = pieces = _pieces(self.text.strip())
         complete = len(pieces) - 1
         if complete > 0 and not re.search(r"\w\W+\w", pieces[-1]):
             complete -= 1  # the next sentence has not shown a whole word yet
@@ -102,7 +103,7 @@ class SentenceStream:
     @property
     def pending(self) -> str:
         """The sentence being written, without markers (a draft to show, not yet checked)."""
-        rest = _pieces(self.text.strip())[self._given :]
+        rest = self._pieces[self._given :]
         return " ".join(_parse(p).claim for p in rest)
 
     def close(self) -> list[ParsedSentence]:

@@ -7,6 +7,7 @@ whom). The first rule that fails is the reason given."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -20,24 +21,34 @@ MIN_RELEVANCE = 0.3  # share of the question's content words the claim and its q
 ROLE_WORDS = frozenset("to from by against into toward towards".split())
 
 
-def header_tokens(
-    title: str | None, published: str | None, claim: list[Token], quote: tuple[Token, ...] = ()
-) -> list[Token]:
-    """The title and the date the prompt showed: its year, its month, and its day when the claim
-    names the month (a bare "1" in a claim is not carried by a date's first of the month)."""
-    text = title or ""
-    if published:
-        try:
-            day = date.fromisoformat(published[:10])
-            month = MONTHS.split()[day.month - 1]
-            text += f" {day.year} {month.capitalize()}"
-            if any(t.norm in (month, month[:3]) for t in claim) and not any(
-                t.norm in (month, month[:3]) for t in quote
-            ):  # "July 12" from the date line, unless the quote gives its own July day
-                text += f" {day.day}"
-        except ValueError:
-            pass
-    return tokenize(text)
+@dataclass(frozen=True)
+class Header:
+    """The title and the date line the prompt showed with a passage: its year, its month, and
+    its day when the claim names the month (a bare "1" is not carried by the first of a month)."""
+
+    title: list[Token]
+    date: list[Token]
+    day: list[Token]
+    month: tuple[str, ...] = ()
+
+    def for_quote(self, quote: Sequence[Token]) -> list[Token]:
+        # "July 12" from the date line, unless the quote gives its own July day
+        if self.day and not any(t.norm in self.month for t in quote):
+            return self.title + self.date + self.day
+        return self.title + self.date
+
+
+def header(title: str | None, published: str | None, claim: list[Token]) -> Header:
+    title_tokens = tokenize(title or "")
+    try:
+        day = date.fromisoformat((published or "")[:10])
+    except ValueError:
+        return Header(title_tokens, [], [])
+    month = MONTHS.split()[day.month - 1]
+    names = (month, month[:3])
+    named = any(t.norm in names for t in claim)
+    dated = tokenize(f"{day.year} {month.capitalize()}")
+    return Header(title_tokens, dated, tokenize(str(day.day)) if named else [], names)
 
 
 @dataclass
@@ -212,18 +223,16 @@ def best_quote(
     tokens = tokenize(claim)
     premise = Evidence(tokenize(question)) if question else None
     open_question = bool(question) and not _YES_NO.match(question or "")
-    title_tokens = tokenize(title or "")
+    head = header(title, published, tokens)
     best: Quote | None = None
     for start, end, unit in _units(text):
-        header = header_tokens(title, published, tokens, unit)
-        evidence = Evidence(list(unit), header, title_tokens)
+        evidence = Evidence(list(unit), head.for_quote(unit), head.title)
         verdict = judge(tokens, evidence, premise, open_question)
         quote = Quote(start, end, verdict)
         if best is None or _better(quote, best):
             best = quote
     if best is None:  # a passage without sentences: its header alone
-        header = header_tokens(title, published, tokens)
-        evidence = Evidence([], header, title_tokens)
+        evidence = Evidence([], head.for_quote(()), head.title)
         return Quote(0, len(text), judge(tokens, evidence, premise, open_question))
     return best
 

@@ -6,15 +6,12 @@ import contextlib
 import os
 import socket
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
@@ -115,32 +112,13 @@ def _non_loopback_address() -> str | None:
     return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
-@contextlib.contextmanager
-def serve_on(app: Any, host: str) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_without_keys_a_client_on_the_network_cannot_write(
     settings: Settings, embedder: MiniLMEmbedder, fake_llm: FakeLLM
 ) -> None:
     address = _non_loopback_address()
     if address is None:
         pytest.skip("this machine has no non-loopback IPv4 address to connect from")
-    with serve_on(create_app(settings, embedder=embedder), address) as url:
+    with serve_app(create_app(settings, embedder=embedder), address) as url:
         reply = httpx.post(f"{url}/documents", json=ARTICLE)
         assert reply.status_code == 403 and "QA_API_KEYS" in reply.json()["error"]["message"]
         assert httpx.post(f"{url}/search", json={"query": "rockets"}).status_code == 200
