@@ -112,7 +112,17 @@ def main() -> None:
     report: dict = {"articles": len(docs), "chunks": len(every), "questions": len(questions)}
     report["chunking_s"] = round(time.perf_counter() - clock, 1)
     records = [
-        (Copy(d.id, d.title, d.source, d.url, d.published, len(d.text)), signature(d.text))
+        (
+            Copy(
+                doc_id=d.id,
+                title=d.title,
+                source=d.source,
+                url=d.url,
+                published=d.published,
+                length=len(d.text),
+            ),
+            signature(d.text),
+        )
         for d in docs
     ]
     clock = time.perf_counter()

@@ -7,28 +7,25 @@ The news-dev set lives beside the repository in ../shared/eval/news-dev (not shi
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import resource
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.answers import answer_runs, first_sentence_v1, local_llm
+from index.chunk import chunk_text
 from index.embed import MiniLMEmbedder
 from index.index import Index
 from index.ingest import Ingestor
 from index.load import Document
 from index.store import Store, make_client
-from qa.evaluate import EvalQuestion, evaluate_answers, markdown_table, run_eval
-from qa.llm import OpenAIChat
-from qa.localmodel import MODEL_ALIAS, serve_command
+from qa.evaluate import EvalQuestion, markdown_table, run_eval
 from qa.logs import configure_logging
-from qa.pipeline import QAService
-from qa.prompt import Prompts
 from qa.retrieve import MODES, Retriever
 from qa.services import KEYWORD_FILE
 from qa.settings import Settings
-from qa.testing import free_port, subprocess_server
+from qa.testing import serve_app
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS_DEV = ROOT.parent / "shared" / "eval" / "news-dev"
@@ -47,25 +44,55 @@ def load_news_dev(limit: int | None) -> tuple[list[Document], list[dict]]:
     return docs, queries
 
 
-def bench_answers(
-    retriever: Retriever, questions: list[EvalQuestion], count: int, model: Path
-) -> dict:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/v1"
-    command = serve_command(model, port=port)
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        subprocess_server(command, f"{url}/models", 180, Path(tmp) / "llm.log"),
-    ):
-        llm = OpenAIChat(url, "x", MODEL_ALIAS, 300)
-        service = QAService(retriever, llm, Prompts.load())
-        return asyncio.run(evaluate_answers(service, questions[:count], 4))
+def ingest_ratio(docs: list[Document], settings: Settings, embedder: MiniLMEmbedder) -> dict:
+    """Ingest chunks/s into a fresh store ÷ raw onnxruntime embedding of the same chunks/s:
+    what chunking, Chroma and the keyword index cost on top of the model."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(make_client(Path(tmp) / "chroma"), "ratio")
+        ingestor = Ingestor(embedder, store, settings.chunk_tokens, settings.chunk_overlap)
+        index = Index(store, ingestor, Path(tmp) / KEYWORD_FILE)
+        clock = time.perf_counter()
+        chunks = index.write(docs).chunks
+        ingest_s = time.perf_counter() - clock
+    texts = [
+        c.text
+        for d in docs
+        for c in chunk_text(d.id, d.text, settings.chunk_tokens, settings.chunk_overlap)
+    ]
+    clock = time.perf_counter()
+    embedder.embed(texts)
+    embed_s = time.perf_counter() - clock
+    return {
+        "articles": len(docs),
+        "chunks": chunks,
+        "ingest_chunks_per_s": round(chunks / ingest_s, 1),
+        "embed_chunks_per_s": round(len(texts) / embed_s, 1),
+        "ratio": round((chunks / ingest_s) / (len(texts) / embed_s), 2),
+    }
+
+
+def sample_api_first_sentence(settings: Settings, model: Path, log: Path) -> dict:
+    """New questions on the sample corpus through the API's /v1 stream, on a warm server."""
+    from qa.app import create_app
+    from qa.services import build_index, build_store
+
+    with tempfile.TemporaryDirectory() as tmp, local_llm(model, log) as llm:
+        api_settings = settings.model_copy(update={"data_dir": Path(tmp), "rate_limit": None})
+        embedder = MiniLMEmbedder()
+        store = build_store(api_settings)
+        build_index(api_settings, embedder, store).write_paths([ROOT / "data" / "sample"])
+        with serve_app(create_app(api_settings, llm=llm, embedder=embedder, store=store)) as url:
+            first_sentence_v1(url, ["Which sample article is this?"])  # warm up
+            return first_sentence_v1(url)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=0, help="articles (0 = all 3,800)")
-    parser.add_argument("--answers", type=int, default=10, help="questions for the local LLM")
+    parser.add_argument(
+        "--answers", type=int, default=-1, help="news-dev questions for the local LLM (-1: all)"
+    )
+    parser.add_argument("--ratio-articles", type=int, default=100)
     args = parser.parse_args()
     if not NEWS_DEV.is_dir():
         raise SystemExit(f"news-dev set not found at {NEWS_DEV}")
@@ -107,9 +134,18 @@ def main() -> None:
     results = run_eval(retriever, questions, list(MODES))
     report["retrieval"] = {mode: r["retrieval"] for mode, r in results.items()}
     print(markdown_table(results), flush=True)
+    report["ingest_vs_embedding"] = ingest_ratio(docs[: args.ratio_articles], settings, embedder)
+    print(report["ingest_vs_embedding"], flush=True)
     if args.answers:
         model = ROOT / settings.local_model
-        report["answers_local_llm"] = bench_answers(retriever, questions, args.answers, model)
+        log = ROOT / "var" / "bench-llm.log"
+        report["first_sentence_v1_sample"] = sample_api_first_sentence(settings, model, log)
+        print(report["first_sentence_v1_sample"], flush=True)
+        chosen = questions if args.answers < 0 else questions[: args.answers]
+        report["answers_news_dev"] = answer_runs(
+            retriever, chosen, model, settings.passage_budget, log, settings.top_k,
+            settings.llm_max_tokens,
+        )  # fmt: skip
     report["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     text = json.dumps(report, indent=2)
     print(text)

@@ -17,6 +17,7 @@ from chromadb.config import Settings as ChromaSettings
 from index import dedup
 from index.chunk import Chunk
 from index.load import Document
+from index.where import admits
 
 WRITE_BATCH = 500
 # bumped when what is stored per document changes; older records get their metadata rewritten
@@ -224,10 +225,24 @@ class Store:
 
     # --- search ----------------------------------------------------------------------------
     def query(
-        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None, widen: int = 0
     ) -> list[StoredChunk]:
+        """The `k` nearest chunks that pass `where`. With `widen`, the `widen * k` nearest of
+        all are fetched and filtered here first: Chroma filters before its HNSW search, which
+        at 59k chunks took ~330 ms against ~10 ms; only when fewer than `k` pass is the
+        filtered search run."""
         if self.chunks.count() == 0:
             return []
+        if where and widen > 1:
+            rows = self._nearest(vector, k * widen, None)
+            kept = [row for row in rows if admits(row[2], where)]
+            if len(kept) >= k:
+                return [_stored_chunk(*row) for row in kept[:k]]
+        return [_stored_chunk(*row) for row in self._nearest(vector, k, where)]
+
+    def _nearest(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, str, Any, float]]:
         found = self.chunks.query(
             query_embeddings=[vector.tolist()],
             n_results=k,
@@ -235,13 +250,10 @@ class Store:
             include=["documents", "metadatas", "distances"],
         )
         rows = zip(
-            found["ids"][0],
-            found["documents"][0],
-            found["metadatas"][0],
-            found["distances"][0],
+            found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0],
             strict=True,
-        )
-        return [_stored_chunk(cid, text, meta, 1.0 - float(d)) for cid, text, meta, d in rows]
+        )  # fmt: skip
+        return [(cid, text, meta, 1.0 - float(d)) for cid, text, meta, d in rows]
 
     def get_chunks(self, ids: list[str], vector: np.ndarray) -> list[StoredChunk]:
         """Chunks by id, scored by cosine similarity to `vector` (for keyword-only hits)."""

@@ -105,9 +105,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     from qa import evaluate
     from qa.pipeline import QAService
-    from qa.prompt import Prompts
     from qa.retrieve import MODES, Mode
-    from qa.services import build_embedder, build_llm, build_retriever, build_store
+    from qa.services import build_embedder, build_llm, build_qa, build_retriever, build_store
 
     if args.grounding:
         return _eval_grounding(args)
@@ -135,7 +134,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         moded = copy.copy(retriever)  # shares the indexes, only the mode differs
         moded.config = replace(retriever.config, mode=mode)
         assert llm is not None
-        return QAService(moded, llm, Prompts.load(), settings.llm_max_tokens)
+        return build_qa(settings, moded, llm)
 
     results = evaluate.run_eval(
         retriever, questions, chosen, service_for if llm else None, args.k or settings.top_k

@@ -70,6 +70,8 @@ def serve_command(
         "--n_ctx", str(ctx),
         "--n_threads", threads,
         "--n_threads_batch", threads,
+        # measured on 2 cores: ~8 % faster prompt reading; batch sizes made no difference
+        "--flash_attn", "True",
         # queue a second request instead of cutting off the running one (it defaults to
         # interrupting: two chat users at once both got empty answers)
         "--interrupt_requests", "False",

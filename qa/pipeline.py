@@ -15,6 +15,7 @@ from qa.llm import LLM, LLMError
 from qa.prompt import Prompts
 from qa.retrieve import Retriever
 from qa.schemas import Answer, Citation, Filters, Passage, Turn
+from qa.trim import Trimmer
 
 log = structlog.get_logger(__name__)
 
@@ -61,11 +62,21 @@ Event = Sources | Delta | Checked | Done | Failed
 
 
 class QAService:
-    def __init__(self, retriever: Retriever, llm: LLM, prompts: Prompts, max_tokens: int = 256):
+    def __init__(
+        self,
+        retriever: Retriever,
+        llm: LLM,
+        prompts: Prompts,
+        max_tokens: int = 256,
+        trimmer: Trimmer | None = None,
+    ):
+        """`trimmer`: cuts the retrieved passages to the sentences the model reads (None: the
+        model reads them whole)."""
         self.retriever = retriever
         self.llm = llm
         self.prompts = prompts
         self.max_tokens = max_tokens
+        self.trimmer = trimmer
 
     async def condense(self, question: str, history: list[Turn]) -> str:
         """A follow-up ("and how many troops?") becomes a standalone question for retrieval."""
@@ -92,6 +103,10 @@ class QAService:
         clock = time.perf_counter()
         passages = await self.search(standalone, top_k, filters)
         timings["retrieve"] = _ms(clock)
+        if self.trimmer is not None and passages:
+            clock = time.perf_counter()
+            passages = await run_in_threadpool(self.trimmer.trim, standalone, passages)
+            timings["trim"] = _ms(clock)
         return standalone, passages
 
     async def ask(

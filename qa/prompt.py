@@ -62,7 +62,7 @@ class Prompts:
             self.passage.format(
                 n=p.n,
                 title=_attribute(p.title),
-                source=_attribute(p.source or "unknown source"),
+                source=f' source="{_attribute(p.source)}"' if p.source else "",
                 published=_attribute((p.published or "undated")[:10]),
                 text=neutralised(p.text),
             )

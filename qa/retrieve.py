@@ -36,6 +36,9 @@ class RetrievalConfig:
     recency_weight: float = 0.5
     recency_half_life_days: float = 30.0
     pool: int = 200  # chunks fetched from each index before fusion (200 measured above 100)
+    # a filtered vector search fetches this many times `pool` unfiltered and filters them
+    # (index/store.py: Store.query); measured in the README
+    widen: int = 3
 
 
 @dataclass
@@ -139,7 +142,8 @@ class Retriever:
         vector = self.embedder.embed([query])[0]
         lists: list[list[StoredChunk]] = []
         if mode in ("vector", "hybrid"):
-            lists.append(self.store.query(vector, self.config.pool, chroma_where(bounds)))
+            where = chroma_where(bounds)
+            lists.append(self.store.query(vector, self.config.pool, where, self.config.widen))
         if mode in ("bm25", "hybrid"):
             hits = [cid for cid, _ in snapshot.keyword.search(query, self.config.pool, bounds)]
             known = {c.id: c for chunks in lists for c in chunks}

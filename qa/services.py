@@ -23,6 +23,7 @@ from qa.prompt import Prompts
 from qa.retrieve import RetrievalConfig, Retriever
 from qa.schemas import IngestResult
 from qa.settings import Settings
+from qa.trim import Trimmer
 
 KEYWORD_FILE = "keyword.sqlite3"  # in settings.keyword_dir
 
@@ -119,6 +120,12 @@ def build_retriever(
     return Retriever(embedder, store, index, config)
 
 
+def build_qa(settings: Settings, retriever: Retriever, llm: LLM) -> QAService:
+    budget = settings.passage_budget
+    trimmer = Trimmer(budget) if budget else None
+    return QAService(retriever, llm, Prompts.load(), settings.llm_max_tokens, trimmer)
+
+
 def build_services(
     settings: Settings,
     llm: LLM | None = None,
@@ -138,5 +145,5 @@ def build_services(
     retriever = build_retriever(settings, embedder, store, index)
     # timed here, so the answer path itself stays free of metrics
     retriever.search = metrics.timed(metrics.retrieval_seconds, retriever.search)  # type: ignore[method-assign]
-    qa = QAService(retriever, queued, Prompts.load(), settings.llm_max_tokens)
+    qa = build_qa(settings, retriever, queued)
     return Services(settings, embedder, store, queued, index, qa, metrics, stopping)

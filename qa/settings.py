@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     recency_weight: float = Field(0.5, ge=0)
     recency_half_life_days: float = Field(30.0, gt=0)
     top_k: int = Field(4, ge=1)
+    # tokens of passage text (and headers) the model reads: the retrieved passages are cut to
+    # their best sentences within it (qa/trim.py); 0 sends them whole. Measured in the README.
+    passage_budget: int = Field(200, ge=0)
     max_top_k: int = Field(20, ge=1)
     max_question_chars: int = Field(1000, ge=10)
     max_body_bytes: int = Field(20_000_000, ge=1024)

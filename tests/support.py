@@ -42,6 +42,8 @@ def make_settings(tmp_path: Path, llm_url: str, **overrides: object) -> Settings
         "llm_model": "fake-model",
         "llm_timeout_s": 5.0,
         "collection": COLLECTION,
+        # scripted replies cite the passages as retrieved; tests of trimming turn it on
+        "passage_budget": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -50,7 +52,8 @@ def make_settings(tmp_path: Path, llm_url: str, **overrides: object) -> Settings
 def cli_env(tmp_path: Path, **env: str) -> dict[str, str]:
     """QA_* variables for `qa` over the data dir `tmp_path/data`; pass `QA_COLLECTION=COLLECTION`
     to read the ingested sample that `sample_data` copies there."""
-    return {"QA_DATA_DIR": str(tmp_path / "data"), "QA_COLLECTION": "cli", **env}
+    base = {"QA_DATA_DIR": str(tmp_path / "data"), "QA_COLLECTION": "cli", "QA_PASSAGE_BUDGET": "0"}
+    return {**base, **env}
 
 
 def run_cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -6,8 +6,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from index.chunk import count_tokens
 from index.embed import MiniLMEmbedder
 from qa.app import create_app
+from qa.settings import Settings
 from qa.testing import free_port, serve_app, subprocess_server
 from tests.fake_llm import FakeLLM
 from tests.support import QUESTION, make_settings, sample_docs
@@ -242,3 +244,28 @@ def test_chroma_server_mode_and_503_when_it_goes_away(
             assert c.get("/readyz").status_code == 503
     finally:
         server.__exit__(None, None, None)
+
+
+def test_ask_sends_the_model_trimmed_passages_with_exact_offsets(
+    sample_data: Path, settings: Settings, embedder: MiniLMEmbedder, fake_llm: FakeLLM
+) -> None:
+    trimmed = settings.model_copy(update={"passage_budget": 200})
+    with (
+        serve_app(create_app(trimmed, embedder=embedder)) as url,
+        httpx.Client(base_url=url, timeout=30) as c,
+    ):
+        body = c.post("/ask", json={"question": QUESTION}).json()
+        articles = {
+            p["doc_id"]: c.get(f"/documents/{p['doc_id']}").json() for p in body["passages"]
+        }
+    assert body["grounded"] is True and "240mm" in body["answer"]
+    assert "trim" in body["timings_ms"]
+    prompt = fake_llm.requests[-1]["messages"][-1]["content"]
+    assert sum(count_tokens(p["text"]) for p in body["passages"]) <= 200
+    for p in body["passages"]:
+        assert articles[p["doc_id"]]["text"][p["start"] : p["end"]] == p["text"]
+        assert f"\n{p['text']}\n</passage>" in prompt
+    assert prompt.count("<passage id=") == len(body["passages"])
+    [citation] = body["citations"]
+    text = articles[citation["doc_id"]]["text"]
+    assert text[citation["start"] : citation["end"]] == citation["quote"]

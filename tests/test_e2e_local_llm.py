@@ -12,6 +12,7 @@ import pytest
 from index.embed import MiniLMEmbedder
 from qa.app import create_app
 from qa.localmodel import DEFAULT_PATH, MODEL_ALIAS, serve_command
+from qa.settings import Settings
 from tests.servers import free_port, serve_app, subprocess_server
 from tests.support import ROOT, SAMPLE_ARTICLE, make_settings
 
@@ -35,7 +36,10 @@ def client(local_llm: str, tmp_path: Path, embedder: MiniLMEmbedder) -> Iterator
     """The app over the real model, with the sample article in its index."""
     from index.load import load_path
 
-    settings = make_settings(tmp_path, local_llm, llm_model=MODEL_ALIAS, llm_timeout_s=300)
+    settings = make_settings(
+        tmp_path, local_llm, llm_model=MODEL_ALIAS, llm_timeout_s=300,
+        passage_budget=Settings.model_fields["passage_budget"].default,  # as shipped: trimmed
+    )  # fmt: skip
     with (
         serve_app(create_app(settings, embedder=embedder)) as url,
         httpx.Client(base_url=url, timeout=300) as c,

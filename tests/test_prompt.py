@@ -18,8 +18,7 @@ def test_answer_prompt_numbers_passages_with_title_source_and_date() -> None:
         "\nThe barrier held.\n</passage>"
     ) in user["content"]
     assert (
-        '<passage id="2" title="Untitled wire" source="unknown source" published="undated">'
-        "\nNo date here.\n</passage>"
+        '<passage id="2" title="Untitled wire" published="undated">\nNo date here.\n</passage>'
     ) in user["content"]
     assert user["content"].rstrip().endswith("Question: Did the barrier hold?")
     assert user["content"].startswith(f"Today is {datetime.now(UTC).date().isoformat()}.")

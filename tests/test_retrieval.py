@@ -13,7 +13,7 @@ from index.index import Index
 from index.ingest import Ingestor
 from index.load import Document
 from index.store import Store, make_client
-from qa.retrieve import RetrievalConfig, Retriever, _merge_adjacent
+from qa.retrieve import RetrievalConfig, Retriever, _merge_adjacent, chroma_where, keyword_filter
 from qa.schemas import Filters
 from tests.support import SAMPLE_DIR
 
@@ -178,3 +178,21 @@ def test_records_of_an_older_index_format_are_refreshed_without_reembedding(
     assert all(m["m_section"] == "transport" for m in after["metadatas"])
     assert store.index_state("tram") == (doc.content_hash, 2)
     assert ingest.ingest_document(doc) == ("unchanged", 0)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(as_of=date(2024, 11, 28)),  # most chunks pass: filtered after an unfiltered search
+        Filters(source="Valley Times"),  # few pass: Chroma's filtered search is the fallback
+    ],
+)
+def test_a_widened_search_filters_like_chromas_own_where(
+    corpus: Path, embedder: MiniLMEmbedder, filters: Filters
+) -> None:
+    store = open_store(corpus)
+    vector = embedder.embed(["dock workers strike"])[0]
+    where = chroma_where(keyword_filter(filters))
+    exact = store.query(vector, 10, where)
+    widened = store.query(vector, 10, where, widen=3)
+    assert [c.id for c in widened] == [c.id for c in exact] and exact
