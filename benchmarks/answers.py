@@ -113,21 +113,22 @@ def answer_runs(
     retriever: Retriever,
     questions: list[EvalQuestion],
     model: Path,
-    budget: int,
+    budgets: list[int],
     log: Path,
     top_k: int = 4,
     max_tokens: int = 256,
 ) -> dict[str, Any]:
-    """Whole passages, then passages trimmed to `budget` tokens: same server, same questions."""
+    """Passages trimmed to each of `budgets` tokens in turn (0: whole passages): same server,
+    same questions."""
     with local_llm(model, log) as llm:
-        return asyncio.run(_runs(llm, retriever, questions, budget, log, top_k, max_tokens))
+        return asyncio.run(_runs(llm, retriever, questions, budgets, log, top_k, max_tokens))
 
 
 async def _runs(
     llm: OpenAIChat,
     retriever: Retriever,
     questions: list[EvalQuestion],
-    budget: int,
+    budgets: list[int],
     log: Path,
     top_k: int,
     max_tokens: int,
@@ -135,10 +136,9 @@ async def _runs(
     """One event loop for the whole run: the LLM client's connections belong to it."""
     report: dict[str, Any] = {}
     await llm.complete([{"role": "user", "content": "Hello"}], 4)  # warm up
-    for name, trimmer in (
-        ("whole passages", None),
-        (f"trimmed to {budget} tokens", Trimmer(budget)),
-    ):
+    for budget in budgets:
+        name = f"trimmed to {budget} tokens" if budget else "whole passages"
+        trimmer = Trimmer(budget) if budget else None
         service = QAService(retriever, llm, Prompts.load(), max_tokens, trimmer)
         report[name] = await answer_run(service, questions, top_k, log)
         print(name, report[name], flush=True)

@@ -76,7 +76,10 @@ def sample_api_first_sentence(settings: Settings, model: Path, log: Path) -> dic
     from qa.app import create_app
     from qa.services import build_index, build_store
 
-    with tempfile.TemporaryDirectory() as tmp, local_llm(model, log) as llm:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        local_llm(model, log.with_suffix(".sample.log")) as llm,
+    ):
         api_settings = settings.model_copy(update={"data_dir": Path(tmp), "rate_limit": None})
         embedder = MiniLMEmbedder()
         store = build_store(api_settings)
@@ -93,6 +96,10 @@ def main() -> None:
         "--answers", type=int, default=-1, help="news-dev questions for the local LLM (-1: all)"
     )
     parser.add_argument("--ratio-articles", type=int, default=100)
+    parser.add_argument(
+        "--budgets", default=None, help="passage budgets to compare (0: whole passages; "
+        "default: 0 and QA_PASSAGE_BUDGET)",
+    )  # fmt: skip
     args = parser.parse_args()
     if not NEWS_DEV.is_dir():
         raise SystemExit(f"news-dev set not found at {NEWS_DEV}")
@@ -139,13 +146,18 @@ def main() -> None:
     if args.answers:
         model = ROOT / settings.local_model
         log = ROOT / "var" / "bench-llm.log"
-        report["first_sentence_v1_sample"] = sample_api_first_sentence(settings, model, log)
+        budgets = [int(b) for b in (args.budgets or f"0,{settings.passage_budget}").split(",")]
+        report["first_sentence_v1_sample"] = {
+            budget: sample_api_first_sentence(
+                settings.model_copy(update={"passage_budget": budget}), model, log
+            )
+            for budget in budgets
+        }
         print(report["first_sentence_v1_sample"], flush=True)
         chosen = questions if args.answers < 0 else questions[: args.answers]
         report["answers_news_dev"] = answer_runs(
-            retriever, chosen, model, settings.passage_budget, log, settings.top_k,
-            settings.llm_max_tokens,
-        )  # fmt: skip
+            retriever, chosen, model, budgets, log, settings.top_k, settings.llm_max_tokens
+        )
     report["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     text = json.dumps(report, indent=2)
     print(text)

@@ -192,27 +192,46 @@ class KeywordIndex:
             "SELECT c.id, -bm25(terms) FROM terms JOIN chunks c ON c.row = terms.rowid "
             "WHERE terms MATCH ?"
         )
-        params: list[Any] = [match]
-        if filters is not None:
-            if filters.source is not None:
-                sql += " AND c.source = ?"
-                params.append(filters.source)
-            # undated chunks (ts NULL) fail any date filter
-            if filters.min_ts is not None:
-                sql += " AND c.ts >= ?"
-                params.append(filters.min_ts)
-            if filters.max_ts is not None:
-                sql += " AND c.ts <= ?"
-                params.append(filters.max_ts)
-            for key, value in filters.metadata:
-                sql += (
-                    " AND EXISTS (SELECT 1 FROM doc_meta m"
-                    " WHERE m.doc_id = c.doc_id AND m.key = ? AND m.value = ?)"
-                )
-                params += [key, value]
+        where, params = _filter_sql(filters)
+        sql += where
+        params = [match, *params]
         sql += " ORDER BY bm25(terms) LIMIT ?"
         params.append(k)
         return [(str(cid), float(score)) for cid, score in self._db().execute(sql, params)]
+
+    def admitted(self, chunk_ids: list[str], filters: KeywordFilter) -> list[str]:
+        """Those of `chunk_ids` that pass `filters`, in their order (ids it does not hold yet
+        do not pass)."""
+        passed: set[str] = set()
+        where, params = _filter_sql(filters)
+        for batch in _batches(chunk_ids, 500):
+            sql = f"SELECT c.id FROM chunks c WHERE c.id IN ({','.join('?' * len(batch))})"
+            passed.update(r[0] for r in self._db().execute(sql + where, [*batch, *params]))
+        return [cid for cid in chunk_ids if cid in passed]
+
+
+def _filter_sql(filters: KeywordFilter | None) -> tuple[str, list[Any]]:
+    """`filters` as " AND …" conditions on the chunks table `c`, and their parameters."""
+    sql, params = "", list[Any]()
+    if filters is None:
+        return sql, params
+    if filters.source is not None:
+        sql += " AND c.source = ?"
+        params.append(filters.source)
+    # undated chunks (ts NULL) fail any date filter
+    if filters.min_ts is not None:
+        sql += " AND c.ts >= ?"
+        params.append(filters.min_ts)
+    if filters.max_ts is not None:
+        sql += " AND c.ts <= ?"
+        params.append(filters.max_ts)
+    for key, value in filters.metadata:
+        sql += (
+            " AND EXISTS (SELECT 1 FROM doc_meta m"
+            " WHERE m.doc_id = c.doc_id AND m.key = ? AND m.value = ?)"
+        )
+        params += [key, value]
+    return sql, params
 
 
 class _Transaction:

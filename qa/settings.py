@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     llm_api_key: str = "sk-local"
     llm_model: str = "qwen2.5-coder-1.5b-instruct"
     llm_timeout_s: float = Field(120.0, gt=0)
-    llm_max_tokens: int = Field(256, ge=16)
+    llm_max_tokens: int = Field(128, ge=16)  # the prompt asks for one or two short sentences
     llm_temperature: float = Field(0.1, ge=0)
     # LLM calls at once (default: 1 for a server on this machine, which runs one at a time
     # anyway; 8 for a remote API) and calls allowed to wait; more get 503 + Retry-After
@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     top_k: int = Field(4, ge=1)
     # tokens of passage text (and headers) the model reads: the retrieved passages are cut to
     # their best sentences within it (qa/trim.py); 0 sends them whole. Measured in the README.
-    passage_budget: int = Field(200, ge=0)
+    passage_budget: int = Field(400, ge=0)
     max_top_k: int = Field(20, ge=1)
     max_question_chars: int = Field(1000, ge=10)
     max_body_bytes: int = Field(20_000_000, ge=1024)

@@ -190,9 +190,11 @@ def test_records_of_an_older_index_format_are_refreshed_without_reembedding(
 def test_a_widened_search_filters_like_chromas_own_where(
     corpus: Path, embedder: MiniLMEmbedder, filters: Filters
 ) -> None:
-    store = open_store(corpus)
+    search = retriever(corpus, embedder, pool=10, widen=3)
     vector = embedder.embed(["dock workers strike"])[0]
-    where = chroma_where(keyword_filter(filters))
-    exact = store.query(vector, 10, where)
-    widened = store.query(vector, 10, where, widen=3)
+    bounds = keyword_filter(filters)
+    exact = search.store.query(vector, 10, chroma_where(bounds))
+    widened = search._nearest(vector, bounds, search.index.snapshot().keyword)
     assert [c.id for c in widened] == [c.id for c in exact] and exact
+    assert [c.score for c in widened] == pytest.approx([c.score for c in exact], abs=1e-3)
+    assert [c.text for c in widened] == [c.text for c in exact]
