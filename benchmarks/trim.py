@@ -1,7 +1,7 @@
 """What passage trimming keeps, without the LLM: for each news-dev question, is the quiz answer
 still in the passages the model would read, and how many tokens do they take?
 
-python -m benchmarks.trim [--data var/newsdev] [--budgets 130,160,190] [--top-k 4,6]
+python -m benchmarks.trim [--data var/newsdev] [--budgets 200,320,400] [--top-k 4,6]
                          [--decay 0.06,0.5] [--follow 0,1]
 """
 
@@ -41,7 +41,7 @@ def prompt_tokens(prompts: Prompts, question: str, passages: list[Passage]) -> i
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=ROOT / "var" / "newsdev")
-    parser.add_argument("--budgets", default="100,140,180,220")
+    parser.add_argument("--budgets", default="200,320,400")
     parser.add_argument("--top-k", default="4,6")
     parser.add_argument("--decay", default="0.5")
     parser.add_argument("--follow", default="1")
