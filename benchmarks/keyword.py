@@ -25,7 +25,7 @@ import numpy as np
 
 from benchmarks import run
 from index.chunk import chunk_text
-from index.dedup import Copy, DuplicateFinder, DuplicateGroups, find_groups, signature
+from index.dedup import DuplicateFinder, DuplicateGroups, find_groups, record
 from index.keyword import KeywordChunk, KeywordFilter, KeywordIndex, Tokenizer
 from index.load import Document
 from index.store import StoredChunk, chunk_metadata
@@ -111,20 +111,7 @@ def main() -> None:
     every = [c for doc in docs for c in rows[doc.id]]
     report: dict = {"articles": len(docs), "chunks": len(every), "questions": len(questions)}
     report["chunking_s"] = round(time.perf_counter() - clock, 1)
-    records = [
-        (
-            Copy(
-                doc_id=d.id,
-                title=d.title,
-                source=d.source,
-                url=d.url,
-                published=d.published,
-                length=len(d.text),
-            ),
-            signature(d.text),
-        )
-        for d in docs
-    ]
+    records = [record(d) for d in docs]
     clock = time.perf_counter()
     groups = find_groups(records)
     report["duplicate_groups_s"] = round(time.perf_counter() - clock, 2)
@@ -144,15 +131,15 @@ def main() -> None:
         keyword.apply([c for doc in docs[: -args.adds] for c in rows[doc.id]])
         report["fts5_build_s"] = round(time.perf_counter() - clock, 1)
         finder = DuplicateFinder()
-        for record in records[: -args.adds]:
-            finder.put(*record)
+        for entry in records[: -args.adds]:
+            finder.put(*entry)
         adds, regroups, finds, deletes = [], [], [], []
-        for doc, record in zip(late, records[-args.adds :], strict=True):
+        for doc, entry in zip(late, records[-args.adds :], strict=True):
             clock = time.perf_counter()
             keyword.apply(rows[doc.id], drop_docs=[doc.id])
             adds.append(time.perf_counter() - clock)
             clock = time.perf_counter()
-            finder.put(*record)
+            finder.put(*entry)
             finder.groups()  # what a new snapshot holds
             regroups.append(time.perf_counter() - clock)
             clock = time.perf_counter()

@@ -17,6 +17,8 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 from pydantic import BaseModel, ConfigDict
 
+from index.load import Document
+
 NUM_PERM = 64
 SCHEME = "affine32"  # stored signatures must be read back with the scheme that made them
 SHINGLE_WORDS = 3
@@ -150,6 +152,19 @@ class DuplicateFinder:
             keyed[ordered[0].doc_id] = ordered
             group_of.update((c.doc_id, ordered[0].doc_id) for c in ordered)
         return DuplicateGroups(group_of, keyed)
+
+
+def record(doc: Document) -> tuple[Copy, str | None]:
+    """What the duplicate finder keeps of a document: its description and MinHash signature."""
+    copy = Copy(
+        doc_id=doc.id,
+        title=doc.title,
+        source=doc.source,
+        url=doc.url,
+        published=doc.published,
+        length=len(doc.text),
+    )
+    return copy, signature(doc.text)
 
 
 def find_groups(records: Iterable[tuple[Copy, str | None]]) -> DuplicateGroups:

@@ -55,16 +55,14 @@ class Trimmer:
     def __init__(
         self,
         budget: int,
-        min_share: float = 0.0,
         rank_decay: float = RANK_DECAY,
         follow: bool = True,
     ):
-        """`budget`: tokens of passage text and headers the model reads; sentences scoring
-        under `min_share` of the best one are left out even within budget; `rank_decay`: what
+        """`budget`: tokens of passage text and headers the model reads (a sentence with no
+        question word and no specific is never taken to fill it); `rank_decay`: what
         a sentence loses per place its passage ranks lower; `follow`: a chosen sentence brings
         the next one along when it fits."""
         self.budget = budget
-        self.min_share = min_share
         self.rank_decay = rank_decay
         self.follow = follow
 
@@ -79,7 +77,7 @@ class Trimmer:
             return passages
         texts = [passages[u.passage].text[_range(spans[u.passage][u.sentence])] for u in units]
         relevance = lexical_scores(question, texts)
-        worth = relevance > max(self.min_share * float(relevance.max()), 0.0)
+        worth = relevance > 0
         score = relevance - self.rank_decay * np.array([u.passage for u in units])
         tokens = {(u.passage, u.sentence): u.tokens for u in units}
         windows: dict[int, tuple[int, int]] = {}

@@ -1,6 +1,7 @@
 """The real app over real HTTP: real embedder, embedded Chroma, the fake OpenAI-compatible LLM."""
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -269,3 +270,18 @@ def test_ask_sends_the_model_trimmed_passages_with_exact_offsets(
     [citation] = body["citations"]
     text = articles[citation["doc_id"]]["text"]
     assert text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_two_users_asking_at_once_both_get_trimmed_cited_answers(
+    sample_data: Path, settings: Settings, embedder: MiniLMEmbedder, fake_llm: FakeLLM
+) -> None:
+    trimmed = settings.model_copy(update={"passage_budget": 200})
+    with (
+        serve_app(create_app(trimmed, embedder=embedder)) as url,
+        httpx.Client(base_url=url, timeout=30) as c,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        bodies = list(pool.map(lambda _: c.post("/ask", json={"question": QUESTION}).json(), "ab"))
+    first, second = bodies
+    assert first["grounded"] and second["grounded"] and "240mm" in first["answer"]
+    assert first["passages"] == second["passages"] and first["citations"] == second["citations"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from index.dedup import Copy, DuplicateFinder, find_groups, signature
+from index.dedup import DuplicateFinder, find_groups, record
 from index.embed import MiniLMEmbedder
 from index.index import Index
 from index.ingest import Ingestor
@@ -187,23 +187,10 @@ def test_duplicate_groups_follow_adds_and_removes_like_a_regrouping() -> None:
         flood.model_copy(update={"id": f"flood-copy-{i}", "text": flood.text + f" Copy {i}."})
         for i in range(2)
     ]
-    records = {
-        d.id: (
-            Copy(
-                doc_id=d.id,
-                title=d.title,
-                source=d.source,
-                url=d.url,
-                published=d.published,
-                length=len(d.text),
-            ),
-            signature(d.text),
-        )
-        for d in [*docs, *copies]
-    }
+    records = {d.id: record(d) for d in [*docs, *copies]}
     finder = DuplicateFinder()
-    for record in records.values():
-        finder.put(*record)
+    for entry in records.values():
+        finder.put(*entry)
     assert len(finder.groups().copies(flood.id)) == 3
     for gone in (flood.id, "flood-copy-0"):
         finder.remove(gone)
