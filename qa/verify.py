@@ -13,12 +13,12 @@ from datetime import date
 from functools import lru_cache
 
 from index.chunk import split_sentences
+from qa.roles import names, roles_differ
 from qa.tokens import MONTHS, Evidence, Token, tokenize
 
 MIN_COVERAGE = 0.7  # share of the claim's content words the quote (or question) must hold
 MIN_QUOTE_SHARE = 0.5  # ...and the quote itself, so a quote about something else cannot carry it
 MIN_RELEVANCE = 0.3  # share of the question's content words the claim and its quote must touch
-ROLE_WORDS = frozenset("to from by against into toward towards".split())
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def judge(
     references = [evidence.tokens, evidence.title]
     if premise and premise_roles:
         references.append(premise.tokens)
-    if any(_roles_differ(claim, reference) for reference in references):
+    if any(roles_differ(claim, reference) for reference in references):
         return Verdict(False, "roles differ from quote", covered)
     return Verdict(True, None, covered)
 
@@ -134,70 +134,8 @@ def _polarity_differs(claim: list[Token], quote: list[Token]) -> bool:
     negated_only_in_claim = {s for s in in_claim - in_quote if s in quote_stems and not s.isdigit()}
     negated_only_in_quote = {
         s for s in in_quote - in_claim if s in claim_stems and not s.isdigit()
-    } - _names(claim)
+    } - names(claim)
     return bool(negated_only_in_claim) or (bool(negated_only_in_quote) and not claim_neg)
-
-
-def _names(tokens: list[Token]) -> set[str]:
-    return {t.stem for t in tokens if t.name}
-
-
-Mention = tuple[frozenset[str], int, str | None]  # name stems, position, role word before it
-
-
-def _mentions(tokens: list[Token]) -> list[Mention]:
-    """Each run of capitalised words, with the role word (to/from/by/against) just before it."""
-    found: list[Mention] = []
-    i = 0
-    while i < len(tokens):
-        if not tokens[i].name:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(tokens) and tokens[j + 1].name:
-            j += 1
-        before = [t.norm for t in tokens[max(0, i - 2) : i]]
-        role = next((w for w in reversed(before) if w in ROLE_WORDS), None)
-        found.append((frozenset(t.stem for t in tokens[i : j + 1]), i, role))
-        i = j + 1
-    return found
-
-
-def _roles_differ(claim: list[Token], quote: list[Token]) -> bool:
-    """Two names of the claim that the quote also has, in swapped roles: the role word before
-    one (to/from/by/against) stands before the other in the quote, or, with no role words,
-    their order around a shared word is reversed ("A defeated B" / "B defeated A")."""
-    claim_names = _mentions(claim)
-    quote_names = _mentions(quote)
-    if len(claim_names) < 2 or len(quote_names) < 2:
-        return False
-
-    def in_quote(stems: frozenset[str]) -> list[Mention]:
-        return [m for m in quote_names if m[0] & stems]
-
-    shared = [m for m in claim_names if in_quote(m[0])]
-    for stems, _, role in shared:
-        if role is None or any(role == r for _, _, r in in_quote(stems)):
-            continue
-        others = [m for m in shared if not m[0] & stems]
-        if any(role == r for o in others for _, _, r in in_quote(o[0])):
-            return True
-    plain = [m for m in shared if m[2] is None]
-    for a, b in zip(plain, plain[1:], strict=False):
-        if a[0] & b[0]:
-            continue
-        a_at = [p for _, p, _ in in_quote(a[0])]
-        b_at = [p for _, p, _ in in_quote(b[0])]
-        if max(b_at) >= min(a_at):  # the quote has them in the claim's order somewhere
-            continue
-        span_claim, span_quote = claim[a[1] + 1 : b[1]], quote[max(b_at) + 1 : min(a_at)]
-        if any(t.norm in ("by", "and", "or") for t in span_claim + span_quote):
-            continue  # passive ("B was hit by A") or a list ("A and B"): order is free
-        between_claim = {t.stem for t in span_claim if t.content and not t.name}
-        between_quote = {t.stem for t in span_quote if t.content and not t.name}
-        if between_claim and between_quote:  # each says something links them, reversed
-            return True
-    return False
 
 
 @dataclass
@@ -220,7 +158,7 @@ def best_quote(
     claim: str, text: str, title: str | None, published: str | None, question: str | None = None
 ) -> Quote:
     """The quote of `text` that carries `claim` (a supported one first, then the closest)."""
-    tokens = tokenize(claim)
+    tokens = tokenize(as_read(claim))
     premise = Evidence(tokenize(question)) if question else None
     open_question = bool(question) and not _YES_NO.match(question or "")
     head = header(title, published, tokens)
@@ -235,6 +173,24 @@ def best_quote(
         evidence = Evidence([], head.for_quote(()), head.title)
         return Quote(0, len(text), judge(tokens, evidence, premise, open_question))
     return best
+
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_PASSAGE_REF = re.compile(r"\b(?:from |in |see )?passages? ?\[?\d+\]?", re.I)
+
+
+def as_read(claim: str) -> str:
+    """The claim as it is checked: "passage 2" is the model pointing at its source, not a
+    number it claims, and "2022-11-03" (the date line's form) is 3 November 2022."""
+    claim = _PASSAGE_REF.sub("", claim)
+
+    def spelled(m: re.Match[str]) -> str:
+        year, month, day = (int(g) for g in m.groups())
+        if not 1 <= month <= 12:
+            return m.group(0)
+        return f"{day} {MONTHS.split()[month - 1].capitalize()} {year}"
+
+    return _ISO_DATE.sub(spelled, claim)
 
 
 def _better(a: Quote, b: Quote) -> bool:

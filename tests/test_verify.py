@@ -105,3 +105,39 @@ def test_a_sentence_that_only_restates_the_question_is_not_an_answer() -> None:
         "North Korea has sent troops to Russia [1].", [passage], "Has North Korea sent troops?"
     )
     assert yes.grounded
+
+
+PARK = (
+    "Dinosaur tracks from around 113 million years ago have been revealed at Dinosaur Valley "
+    "State Park in Texas due to severe drought conditions that dried up a river, the park said."
+)
+
+
+def test_names_standing_in_each_others_places_are_caught() -> None:
+    # no role word (to/from/by) marks them: the words beside each name do
+    swapped = (
+        "Texas tracks have been revealed at Texas Valley State Park in Dinosaur due to drought."
+    )
+    assert verdict(swapped, PARK, "Drought reveals tracks") == (False, "roles differ from quote")
+    kept = (
+        "Dinosaur tracks have been revealed at Dinosaur Valley State Park in Texas due to drought."
+    )
+    assert verdict(kept, PARK, "Drought reveals tracks") == (True, None)
+
+
+def test_a_list_of_names_may_come_in_any_order() -> None:
+    text = "More than a million people in Puerto Rico and the Dominican Republic are without power."
+    claim = (
+        "More than a million people in the Dominican Republic and Puerto Rico are without power."
+    )
+    assert verdict(claim, text, "Hurricane Fiona") == (True, None)
+
+
+def test_iso_dates_and_passage_numbers_are_read_as_the_model_meant_them() -> None:
+    # the model copies the date line's form, and points at "passage 2": neither is a wrong number
+    claim = (
+        "On 2024-11-04, Seoul said North Korea was preparing to send weapons to Russia (passage 2)."
+    )
+    assert verdict(claim) == (True, None)
+    wrong_day = "On 2024-11-09, Seoul said North Korea was preparing to send weapons to Russia."
+    assert verdict(wrong_day) == (False, "number 9 not in quote")
