@@ -105,9 +105,11 @@ async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
 
 
 @router.post("/check", response_model=CheckResponse, dependencies=[READ], responses=COMMON_ERRORS)
-async def check(body: CheckRequest) -> CheckResponse:
+async def check(body: CheckRequest, svc: ServicesDep) -> CheckResponse:
     """Check an answer's sentences against the given passages, as /ask checks its own."""
-    return await run_in_threadpool(grounding.check, body)
+    if svc.qa.judge is not None:
+        ensure_llm_free(svc)  # the second reading asks the LLM
+    return await grounding.check(body, svc.qa.judge)
 
 
 @router.post("/search", response_model=SearchResponse, dependencies=[READ], responses=COMMON_ERRORS)

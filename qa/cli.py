@@ -14,6 +14,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from qa.settings import Settings, get_settings
 
+JUDGE_HELP = "the LLM's second reading of risky sentences (default: QA_JUDGE)"
+
 console = Console(stderr=True)
 
 
@@ -109,7 +111,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from qa.services import build_embedder, build_llm, build_qa, build_retriever, build_store
 
     if args.grounding:
-        return _eval_grounding(args)
+        from qa.grounding import command_eval
+
+        return command_eval(args, settings)
     if args.dataset is None:
         console.print("[red]name a question set (or --grounding CLAIMS)[/]")
         return 2
@@ -146,42 +150,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from pydantic import ValidationError
+    from qa.grounding import command_check
 
-    from qa.grounding import check
-    from qa.schemas import CheckRequest
-
-    try:
-        if args.request:
-            raw = sys.stdin.read() if str(args.request) == "-" else args.request.read_text()
-            request = CheckRequest.model_validate_json(raw)
-        else:
-            request = CheckRequest(
-                answer=args.answer or "",
-                passages=[{"text": text} for text in args.passage],  # type: ignore[misc]
-                question=args.question,
-            )
-    except (OSError, ValidationError) as error:
-        console.print(f"[red]cannot check:[/] {error}")
-        return 2
-    result = check(request)
-    print(result.model_dump_json(indent=2))
-    return 0 if result.grounded else 4
-
-
-def _eval_grounding(args: argparse.Namespace) -> int:
-    from qa import grounding
-
-    try:
-        rows = grounding.load_claims(args.grounding, args.corpus)[: args.limit or None]
-        results = grounding.evaluate_claims(rows)
-    except (OSError, ValueError, KeyError) as error:
-        console.print(f"[red]{error}[/]")
-        return 2
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2) if args.json else grounding.markdown(results))
-    return 0
+    return command_check(args, settings)
 
 
 SHUTDOWN_GRACE_S = 8  # open streams get this long after SIGTERM; under `docker stop`'s 10 s
@@ -270,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--grounding", type=Path, metavar="CLAIMS", help="score the claim check on labelled claims"
     )
     ev.add_argument("--corpus", type=Path, help="articles that --grounding passages refer to")
+    ev.add_argument("--judge", choices=["off", "risky", "all"], help=JUDGE_HELP)
     ev.add_argument("--mode", help="vector, bm25 or hybrid (default: QA_RETRIEVAL)")
     ev.add_argument("--compare", help="several modes side by side, e.g. vector,bm25,hybrid")
     ev.add_argument("--k", type=int, help="passages given to the LLM with --answers")
@@ -283,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--answer", help="the answer text, with [n] markers")
     chk.add_argument("--passage", action="append", default=[], help="a passage's text (repeat)")
     chk.add_argument("--question")
+    chk.add_argument("--judge", choices=["off", "risky", "all"], help=JUDGE_HELP)
 
     serve = sub.add_parser("serve", help="run the HTTP API and chat page")
     serve.add_argument("--host")

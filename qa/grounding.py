@@ -7,24 +7,38 @@ copied can still be shared."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import statistics
+import sys
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from qa.answer import check_answer
+from qa.answer import assemble, check_answer
+from qa.cli import console
 from qa.evaluate import contains_answer
+from qa.judge import Judge
+from qa.llm import LLMError
 from qa.schemas import CheckCitation, CheckedClaim, CheckRequest, CheckResponse
+from qa.settings import Settings
+
+T = TypeVar("T")
+NO_JUDGE = "[red]the judge could not ask the LLM:[/] {} (--judge off skips it)"
 
 
-def check(request: CheckRequest) -> CheckResponse:
-    """What POST /check answers."""
+async def check(request: CheckRequest, judge: Judge | None = None) -> CheckResponse:
+    """What POST /check answers: the word rules, then the judge's second reading (if any)."""
     passages = request.as_passages()
-    result = check_answer(request.answer, passages, request.question)
+    result = await run_in_threadpool(check_answer, request.answer, passages, request.question)
+    if judge is not None:
+        result = assemble([await judge.review(c, passages) for c in result.checked], passages)
     return CheckResponse(
         grounded=result.grounded,
         sentences=[
@@ -66,7 +80,7 @@ def load_claims(path: Path, corpus: Path | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def evaluate_claims(rows: list[dict[str, Any]]) -> dict[str, Any]:
+async def evaluate_claims(rows: list[dict[str, Any]], judge: Judge | None = None) -> dict[str, Any]:
     """Per kind of claim: the share the check gets right, the reasons it gives, ms per claim."""
     caught: dict[str, list[bool]] = defaultdict(list)  # per kind: the check said "unsupported"
     reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -81,7 +95,7 @@ def evaluate_claims(rows: list[dict[str, Any]]) -> dict[str, Any]:
         except ValidationError as error:
             raise ValueError(f"claim {number}: {error.errors()[0]['msg']}") from error
         clock = time.perf_counter()
-        result = check(request)
+        result = await check(request, judge)
         timings.append((time.perf_counter() - clock) * 1000)
         kind = row.get("kind") or ("supported" if row["supported"] else "unsupported")
         labels[kind] = bool(row["supported"])
@@ -110,6 +124,8 @@ def evaluate_claims(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "recall_unsupported": _share(wrong),
         "false_alarms": _share(right),
         "ms_per_claim_p50": round(statistics.median(timings), 2) if timings else None,
+        # with the judge most claims take ms and the judged ones a second or more
+        "ms_per_claim_mean": round(statistics.fmean(timings), 2) if timings else None,
     }
 
 
@@ -131,6 +147,64 @@ def markdown(results: dict[str, Any]) -> str:
     lines.append(
         f"| **all** | {sum(r['claims'] for r in results['kinds'].values())} | "
         f"{results['recall_unsupported']} | {results['false_alarms']} | | "
-        f"{results['ms_per_claim_p50']} ms per claim (p50) |"
+        f"{results['ms_per_claim_p50']} ms per claim (p50), {results['ms_per_claim_mean']} mean |"
     )
     return "\n".join(lines)
+
+
+# the command line: `qa check` and `qa eval --grounding`
+
+
+def command_check(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        if args.request:
+            raw = sys.stdin.read() if str(args.request) == "-" else args.request.read_text()
+            request = CheckRequest.model_validate_json(raw)
+        else:
+            request = CheckRequest(
+                answer=args.answer or "",
+                passages=[{"text": text} for text in args.passage],  # type: ignore[misc]
+                question=args.question,
+            )
+    except (OSError, ValidationError) as error:
+        console.print(f"[red]cannot check:[/] {error}")
+        return 2
+    try:
+        result = asyncio.run(_with_judge(args, settings, lambda judge: check(request, judge)))
+    except LLMError as error:
+        console.print(NO_JUDGE.format(error))
+        return 3
+    print(result.model_dump_json(indent=2))
+    return 0 if result.grounded else 4
+
+
+async def _with_judge(
+    args: argparse.Namespace, settings: Settings, run: Callable[[Judge | None], Awaitable[T]]
+) -> T:
+    """`run` with the judge `--judge` (default: QA_JUDGE) asks for, closed after."""
+    from qa.services import build_judge, build_llm
+
+    settings = settings.model_copy(update={"judge": args.judge or settings.judge})
+    llm = build_llm(settings)
+    try:
+        return await run(build_judge(settings, llm))
+    finally:
+        await llm.aclose()
+
+
+def command_eval(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        rows = load_claims(args.grounding, args.corpus)[: args.limit or None]
+        results = asyncio.run(
+            _with_judge(args, settings, lambda judge: evaluate_claims(rows, judge))
+        )
+    except LLMError as error:
+        console.print(NO_JUDGE.format(error))
+        return 3
+    except (OSError, ValueError, KeyError) as error:
+        console.print(f"[red]{error}[/]")
+        return 2
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2) if args.json else markdown(results))
+    return 0

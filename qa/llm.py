@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -57,6 +58,12 @@ class LLM(ABC):
             whole.usage = piece.usage or whole.usage
         return whole
 
+    async def yes_probability(self, messages: list[Message]) -> float:
+        """How sure the model is that the answer to a yes/no question is yes, in [0, 1]. This
+        default reads a one-word reply; backends with token probabilities do better."""
+        reply = await self.complete(messages, 2)
+        return 1.0 if reply.text.strip().lower().startswith("yes") else 0.0
+
     async def ping(self) -> None:  # noqa: B027 - optional readiness check
         """Raise `LLMError` when the LLM is not reachable."""
 
@@ -104,6 +111,33 @@ class OpenAIChat(LLM):
                         yield Completion(text, chunk.model or self.model, usage)
         except _UPSTREAM as exc:  # our own bugs are not "the LLM failed"
             raise _translate(exc, self._secrets) from exc
+
+    async def yes_probability(self, messages: list[Message]) -> float:
+        """P(yes) / (P(yes) + P(no)) over the first token's top probabilities (servers that
+        give none: the word it wrote)."""
+        try:
+            reply = await self.client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=1,
+                temperature=0,
+                logprobs=True,
+                top_logprobs=10,
+            )
+        except _UPSTREAM as exc:
+            raise _translate(exc, self._secrets) from exc
+        choice = reply.choices[0] if reply.choices else None
+        first = choice.logprobs.content if choice and choice.logprobs else None
+        if not first:
+            word = (choice.message.content or "") if choice else ""
+            return 1.0 if word.strip().lower().startswith("yes") else 0.0
+        odds = {"yes": 0.0, "no": 0.0}
+        for candidate in first[0].top_logprobs:
+            word = candidate.token.strip().lower()
+            if word in odds:
+                odds[word] += math.exp(candidate.logprob)
+        total = odds["yes"] + odds["no"]
+        return odds["yes"] / total if total else 0.0
 
     async def ping(self) -> None:
         try:

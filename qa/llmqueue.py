@@ -116,6 +116,10 @@ class BoundedLLM(LLM):
                 count = usage.get(f"{kind}_tokens", texts if kind == "completion" else 0)
                 self.metrics.llm_tokens.labels(kind).inc(count)
 
+    async def yes_probability(self, messages: list[Message]) -> float:
+        async with self._slot():
+            return await self.inner.yes_probability(messages)
+
     async def ping(self) -> None:
         await self.inner.ping()
 

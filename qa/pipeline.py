@@ -11,6 +11,7 @@ import structlog
 from starlette.concurrency import run_in_threadpool
 
 from qa.answer import CheckedSentence, SentenceStream, assemble, check_sentence, citation_for
+from qa.judge import Judge
 from qa.llm import LLM, LLMError
 from qa.prompt import Prompts
 from qa.retrieve import Retriever
@@ -69,14 +70,16 @@ class QAService:
         prompts: Prompts,
         max_tokens: int = 256,
         trimmer: Trimmer | None = None,
+        judge: Judge | None = None,
     ):
         """`trimmer`: cuts the retrieved passages to the sentences the model reads (None: the
-        model reads them whole)."""
+        model reads them whole). `judge`: the LLM's second reading of risky sentences."""
         self.retriever = retriever
         self.llm = llm
         self.prompts = prompts
         self.max_tokens = max_tokens
         self.trimmer = trimmer
+        self.judge = judge
 
     async def condense(self, question: str, history: list[Turn]) -> str:
         """A follow-up ("and how many troops?") becomes a standalone question for retrieval."""
@@ -145,20 +148,35 @@ class QAService:
             clock = time.perf_counter()
             splitter = SentenceStream()
             checked: list[CheckedSentence] = []
+            # sentences waiting for the judge (and those after them, to keep their order); it
+            # reads them once the answer is written, as the LLM runs one request at a time
+            held: list[CheckedSentence] = []
             model, usage = self.llm.model, dict[str, int]()
             messages = self.prompts.answer_messages(standalone, passages, _as_of(filters))
             async for piece in self.llm.stream(messages, self.max_tokens):
                 model, usage = piece.model or model, piece.usage or usage
                 for parsed in splitter.feed(piece.text):
-                    checked.append(check_sentence(parsed, passages, standalone))
-                    yield _checked(checked[-1], passages)
+                    sentence = check_sentence(parsed, passages, standalone)
+                    if held or (self.judge and self.judge.wants(sentence, passages)):
+                        held.append(sentence)
+                        continue
+                    checked.append(sentence)
+                    yield _checked(sentence, passages)
                     timings.setdefault("first_sentence", _ms(clock))
                 if piece.text:
-                    yield Delta(piece.text, splitter.pending)
-            for parsed in splitter.close():
-                checked.append(check_sentence(parsed, passages, standalone))
-                yield _checked(checked[-1], passages)
+                    draft = " ".join([*(s.claim for s in held), splitter.pending])
+                    yield Delta(piece.text, draft.strip())
+            held += [check_sentence(p, passages, standalone) for p in splitter.close()]
             timings["generate"] = _ms(clock)
+            judged = time.perf_counter()
+            for sentence in held:
+                if self.judge:
+                    sentence = await self.judge.review(sentence, passages)
+                checked.append(sentence)
+                yield _checked(sentence, passages)
+                timings.setdefault("first_sentence", _ms(clock))
+            if self.judge:
+                timings["judge"] = _ms(judged)
         except LLMError as exc:
             yield Failed(AnswerFailed(exc, passages))
             return

@@ -45,13 +45,16 @@ class Prompts:
     answer: str
     passage: str
     condense: str
+    judge_system: str  # the second reading of risky sentences (qa/judge.py)
+    judge: str
 
     @classmethod
     def load(cls, directory: Traversable | Path = PROMPTS_DIR) -> Prompts:
         def read(name: str) -> str:
             return directory.joinpath(f"{name}.txt").read_text(encoding="utf-8").strip()
 
-        return cls(read("system"), read("answer"), read("passage"), read("condense"))
+        names = ("system", "answer", "passage", "condense", "judge_system", "judge")
+        return cls(*(read(name) for name in names))
 
     def answer_messages(
         self, question: str, passages: list[Passage], today: date | None = None

@@ -15,6 +15,7 @@ from index.load import Document
 from index.lock import DataDirLock
 from index.store import Store, make_client
 from qa.jobs import IngestStopped, JobRunner, StoppableEmbedder
+from qa.judge import Judge
 from qa.llm import LLM, OpenAIChat
 from qa.llmqueue import BoundedLLM
 from qa.metrics import Metrics
@@ -123,7 +124,15 @@ def build_retriever(
 def build_qa(settings: Settings, retriever: Retriever, llm: LLM) -> QAService:
     budget = settings.passage_budget
     trimmer = Trimmer(budget) if budget else None
-    return QAService(retriever, llm, Prompts.load(), settings.llm_max_tokens, trimmer)
+    prompts = Prompts.load()
+    judge = build_judge(settings, llm, prompts)
+    return QAService(retriever, llm, prompts, settings.llm_max_tokens, trimmer, judge)
+
+
+def build_judge(settings: Settings, llm: LLM, prompts: Prompts | None = None) -> Judge | None:
+    if settings.judge == "off":
+        return None
+    return Judge(llm, prompts or Prompts.load(), settings.judge, settings.judge_threshold)
 
 
 def build_services(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import time
 from collections.abc import AsyncIterator
@@ -54,6 +55,8 @@ class FakeLLM:
     quote: str | None = None  # extractive answer: the sentence containing this
     mode: str = "ok"  # ok | error | slow | fail_midstream
     delay_s: float = 0.0
+    judge_yes: float = 0.9  # P("yes") it gives a yes/no question asked with logprobs
+    judge_logprobs: bool = True  # False: a server that answers the word without logprobs
     requests: list[dict[str, Any]] = field(default_factory=list)
     cancelled: int = 0
     in_flight: int = 0  # non-streamed requests being answered now
@@ -61,6 +64,7 @@ class FakeLLM:
 
     def reset(self) -> None:
         self.reply, self.quote, self.mode, self.delay_s = None, None, "ok", 0.0
+        self.judge_yes, self.judge_logprobs = 0.9, True
         self.requests.clear()
         self.cancelled = self.in_flight = self.most_in_flight = 0
 
@@ -98,6 +102,8 @@ def create_fake_llm_app(state: FakeLLM) -> FastAPI:
                 state.in_flight -= 1
         text = state.answer_for(body)
         created = int(time.time())
+        if body.get("logprobs"):  # the judge's yes/no question
+            return judge_reply(state, created)
         if not body.get("stream"):
             return {
                 "id": "chatcmpl-fake",
@@ -160,3 +166,30 @@ def create_fake_llm_app(state: FakeLLM) -> FastAPI:
         return StreamingResponse(chunks(), media_type="text/event-stream")
 
     return app
+
+
+def judge_reply(state: FakeLLM, created: int) -> dict[str, Any]:
+    yes = state.judge_yes
+    word = "yes" if yes >= 0.5 else "no"
+    top = [
+        {"token": "yes", "logprob": math.log(max(yes, 1e-9)), "bytes": None},
+        {"token": "no", "logprob": math.log(max(1 - yes, 1e-9)), "bytes": None},
+        {"token": "The", "logprob": math.log(1e-3), "bytes": None},
+    ]
+    first = {"token": word, "logprob": top[0 if word == "yes" else 1]["logprob"], "bytes": None}
+    logprobs = {"content": [{**first, "top_logprobs": top}]} if state.judge_logprobs else None
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": created,
+        "model": "fake-model",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": word},
+                "logprobs": logprobs,
+                "finish_reason": "length",
+            }
+        ],
+        "usage": {"prompt_tokens": 60, "completion_tokens": 1, "total_tokens": 61},
+    }

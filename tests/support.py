@@ -44,6 +44,8 @@ def make_settings(tmp_path: Path, llm_url: str, **overrides: object) -> Settings
         "collection": COLLECTION,
         # scripted replies cite the passages as retrieved; tests of trimming turn it on
         "passage_budget": 0,
+        # scripted replies are answers, not the judge's yes/no; tests of the judge turn it on
+        "judge": "off",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -52,7 +54,12 @@ def make_settings(tmp_path: Path, llm_url: str, **overrides: object) -> Settings
 def cli_env(tmp_path: Path, **env: str) -> dict[str, str]:
     """QA_* variables for `qa` over the data dir `tmp_path/data`; pass `QA_COLLECTION=COLLECTION`
     to read the ingested sample that `sample_data` copies there."""
-    base = {"QA_DATA_DIR": str(tmp_path / "data"), "QA_COLLECTION": "cli", "QA_PASSAGE_BUDGET": "0"}
+    base = {
+        "QA_DATA_DIR": str(tmp_path / "data"),
+        "QA_COLLECTION": "cli",
+        "QA_PASSAGE_BUDGET": "0",
+        "QA_JUDGE": "off",
+    }
     return {**base, **env}
 
 

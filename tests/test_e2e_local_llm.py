@@ -39,6 +39,7 @@ def client(local_llm: str, tmp_path: Path, embedder: MiniLMEmbedder) -> Iterator
     settings = make_settings(
         tmp_path, local_llm, llm_model=MODEL_ALIAS, llm_timeout_s=300,
         passage_budget=Settings.model_fields["passage_budget"].default,  # as shipped: trimmed
+        judge=Settings.model_fields["judge"].default,  # and judged
     )  # fmt: skip
     with (
         serve_app(create_app(settings, embedder=embedder)) as url,

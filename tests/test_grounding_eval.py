@@ -2,6 +2,7 @@
 (`benchmarks/grounding_set.py`: the bundled model's answers, and copies with one fact made
 wrong). The news-dev figures are in the README; these guard against regressions."""
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ ANSWERS = ROOT / "data" / "eval" / "grounding" / "sample-answers.jsonl"
 
 
 def test_claim_check_catches_one_wrong_fact_and_keeps_right_answers() -> None:
-    results = evaluate_claims(load_claims(CLAIMS))
+    results = asyncio.run(evaluate_claims(load_claims(CLAIMS)))
     kinds = results["kinds"]
     assert set(kinds) >= {"supported", "negated", "number_changed", "wrong_choice_unmentioned"}
     assert sum(k["claims"] for k in kinds.values()) >= 50
@@ -23,7 +24,7 @@ def test_claim_check_catches_one_wrong_fact_and_keeps_right_answers() -> None:
 
 
 def test_refusal_on_unanswerable_questions_and_answers_kept_on_answerable_ones() -> None:
-    kinds = evaluate_claims(load_claims(ANSWERS))["kinds"]
+    kinds = asyncio.run(evaluate_claims(load_claims(ANSWERS)))["kinds"]
     assert kinds["unanswerable"]["claims"] >= 8 and kinds["unanswerable"]["recall"] >= 0.9
     assert kinds["answerable"]["false_alarms"] <= 0.1  # wrongly refused
     assert kinds["answerable"]["accuracy_after_check"] >= 0.9
