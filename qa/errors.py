@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.lazy import StoreUnavailable
+from qa.llm import LLMError
 from qa.llmqueue import LLMBusy
 from qa.logs import current_request_id
 from qa.pipeline import AnswerFailed
@@ -93,6 +94,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             exc.error.status, exc.error.kind, str(exc), passages=passages, **extra
         )
+
+    @app.exception_handler(LLMError)
+    async def _judge_failed(_: Request, exc: LLMError) -> JSONResponse:
+        # POST /check's judge (an answer's LLM failure is an AnswerFailed, with its passages)
+        log.error("llm_failed", status=exc.status, cause=type(exc.__cause__).__name__)
+        extra: dict[str, Any] = {"retry_after": exc.retry_after} if isinstance(exc, LLMBusy) else {}
+        return error_response(exc.status, exc.kind, str(exc), **extra)
 
     @app.exception_handler(StoreUnavailable)
     async def _store_not_connected(_: Request, exc: StoreUnavailable) -> JSONResponse:

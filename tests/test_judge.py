@@ -187,3 +187,15 @@ def _env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+
+
+def test_check_says_502_when_the_judge_cannot_ask_the_llm(
+    judged_api: str, fake_llm: FakeLLM
+) -> None:
+    fake_llm.mode = "error"
+    body = {"answer": TWO_NAMES, "passages": [{"text": TEXT, "title": TITLE}]}
+    reply = httpx.post(f"{judged_api}/check", json=body, timeout=30)
+    assert reply.status_code == 502 and reply.json()["error"]["type"] == "llm_error"
+    # a sentence the rules decide alone needs no LLM
+    plain = {"answer": PLAIN, "passages": [{"text": TEXT}]}
+    assert httpx.post(f"{judged_api}/check", json=plain, timeout=30).json()["grounded"]
