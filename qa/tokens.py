@@ -56,6 +56,17 @@ _IRREGULAR = {
     }.items()
     for form in forms.split()
 }  # fmt: skip
+# "a French stadium" is one in France: the demonyms whose country the prefix rule of `_same`
+# misses ("Russian"/"Russia" it finds)
+_DEMONYMS = {
+    "english": "england", "british": "britain", "scottish": "scotland", "welsh": "wales",
+    "irish": "ireland", "french": "france", "spanish": "spain", "portuguese": "portugal",
+    "dutch": "netherlands", "belgian": "belgium", "swiss": "switzerland", "danish": "denmark",
+    "swedish": "sweden", "finnish": "finland", "norwegian": "norway", "polish": "poland",
+    "greek": "greece", "turkish": "turkey", "chinese": "china", "thai": "thailand",
+    "filipino": "philippines", "iranian": "iran", "iraqi": "iraq", "mexican": "mexico",
+    "canadian": "canada", "peruvian": "peru", "cuban": "cuba",
+}  # fmt: skip
 _SCALES = {
     "thousand": "thousand", "million": "million", "millions": "million", "billion": "billion",
     "billions": "billion", "trillion": "trillion", "bn": "billion", "percent": "percent",
@@ -111,7 +122,8 @@ def tokenize(text: str) -> list[Token]:
         negation = low in NEGATIONS
         content = number or (norm not in STOPWORDS and len(norm) > 1 and not negation)
         name = not number and raw[0].isupper() and content and (i > 0 or len(raw) > 1)
-        stem = norm if number else _stemmer().stemWord(_IRREGULAR.get(norm, norm))
+        base = _IRREGULAR.get(norm) or _DEMONYMS.get(norm, norm)
+        stem = norm if number else _stemmer().stemWord(base)
         tokens.append(Token(raw, norm, stem, content, name, number, negation))
     return tokens
 

@@ -219,11 +219,18 @@ def restates(claim: str, question: str) -> bool:
 def off_question(claim: str, passage: str, title: str | None, question: str) -> bool:
     """The claim and its passage touch too few of the question's words: a true sentence of a
     passage about something else (small models copy passages when the answer is not there)."""
-    asked = {t.stem: t for t in tokenize(question) if t.content and t.norm not in _GENERIC}
+    words = tokenize(question)
+    asked = {t.stem: t for t in words if t.content and t.norm not in _GENERIC}
     if len(asked) < 2:
         return False
     seen = Evidence(tokenize(claim) + tokenize(passage), tokenize(title or ""))
-    return sum(seen.has(t) for t in asked.values()) / len(asked) < MIN_RELEVANCE
+    if sum(seen.has(t) for t in asked.values()) / len(asked) < MIN_RELEVANCE:
+        return True
+    # the names the question asks about ("Disney ... in Australia"): a passage that names none
+    # of them is about something else. Not its first word (only capitalised), nor acronyms,
+    # which passages often spell out ("EVs": "electric cars")
+    names = [t for t in words[1:] if t.name and not t.text.rstrip("s").isupper()]
+    return bool(names) and not any(seen.has(t) for t in names)
 
 
 _GENERIC = frozenset("new year years time people day days first last many much one".split())

@@ -141,3 +141,26 @@ def test_iso_dates_and_passage_numbers_are_read_as_the_model_meant_them() -> Non
     assert verdict(claim) == (True, None)
     wrong_day = "On 2024-11-09, Seoul said North Korea was preparing to send weapons to Russia."
     assert verdict(wrong_day) == (False, "number 9 not in quote")
+
+
+def test_a_passage_naming_none_of_the_questions_names_does_not_answer_it() -> None:
+    text = "Heineken will stop producing and selling beer in Russia, the brewer said on Monday."
+    passage = Passage(
+        n=1, doc_id="h", chunk_id="h:0", title="Heineken to leave Russia", published="2023-08-01",
+        start=0, end=len(text), score=0.5, text=text,
+    )  # fmt: skip
+    answer = "Heineken will stop producing and selling beer in Russia [1]."
+    off = check_answer(answer, [passage], "Disney this week stopped selling what in Australia?")
+    assert not off.grounded and off.sentences[0].reason == "does not answer the question"
+    # one of the question's names is enough; its first word and acronyms ("EVs") are not asked
+    on = check_answer(answer, [passage], "Which brewer will stop selling beer in Russia?")
+    assert on.grounded
+    acronym = check_answer(answer, [passage], "Selling what did the brewer stop, EVs or beer?")
+    assert acronym.grounded
+
+
+def test_demonyms_are_their_country() -> None:
+    text = "The final will be played at the Stade de France, north of Paris, in October."
+    claim = "The final will be played in a French stadium in October."
+    assert verdict(claim, text, "Rugby World Cup") == (True, None)
+    assert verdict("The final will be played at a Spanish stadium.", text, "Rugby")[0] is False
