@@ -1,7 +1,7 @@
 """Answer speed and accuracy with the bundled local LLM (part of `make bench`).
 
-- `answer_runs`: every question through the answer stream, once with whole passages and once
-  trimmed (QA_PASSAGE_BUDGET), on one warm llama.cpp server: accuracy, seconds to the first
+- `answer_runs`: every question through the answer stream, once per config - whole passages
+  without the judge, then as shipped (QA_PASSAGE_BUDGET, QA_JUDGE) - on one warm llama.cpp server: accuracy, seconds to the first
   checked sentence and to the whole answer, and the prompt tokens llama.cpp had to read (its log
   says how many it found in its cache). Each setting runs over all questions before the next, so
   no question is one the server has just seen.
@@ -24,6 +24,7 @@ from typing import Any
 from openai import OpenAI
 
 from qa.evaluate import EvalQuestion, contains_answer, percentile
+from qa.judge import Judge, Scope
 from qa.llm import OpenAIChat
 from qa.localmodel import MODEL_ALIAS, serve_command
 from qa.pipeline import Checked, Done, Failed, QAService
@@ -109,37 +110,52 @@ async def answer_run(
     }
 
 
+Config = tuple[int, Scope]  # passage budget (0: whole passages), judge scope
+
+
+def config_name(config: Config) -> str:
+    budget, judge = config
+    passages = f"trimmed to {budget} tokens" if budget else "whole passages"
+    return f"{passages}, judge {judge}"
+
+
 def answer_runs(
     retriever: Retriever,
     questions: list[EvalQuestion],
     model: Path,
-    budgets: list[int],
+    configs: list[Config],
     log: Path,
     top_k: int = 4,
     max_tokens: int = 256,
+    judge_threshold: float = 0.6,
 ) -> dict[str, Any]:
-    """Passages trimmed to each of `budgets` tokens in turn (0: whole passages): same server,
+    """Each config in turn (passages trimmed to a budget, the judge's scope): same server,
     same questions."""
     with local_llm(model, log) as llm:
-        return asyncio.run(_runs(llm, retriever, questions, budgets, log, top_k, max_tokens))
+        return asyncio.run(
+            _runs(llm, retriever, questions, configs, log, top_k, max_tokens, judge_threshold)
+        )
 
 
 async def _runs(
     llm: OpenAIChat,
     retriever: Retriever,
     questions: list[EvalQuestion],
-    budgets: list[int],
+    configs: list[Config],
     log: Path,
     top_k: int,
     max_tokens: int,
+    judge_threshold: float,
 ) -> dict[str, Any]:
     """One event loop for the whole run: the LLM client's connections belong to it."""
     report: dict[str, Any] = {}
     await llm.complete([{"role": "user", "content": "Hello"}], 4)  # warm up
-    for budget in budgets:
-        name = f"trimmed to {budget} tokens" if budget else "whole passages"
+    prompts = Prompts.load()
+    for budget, scope in configs:
         trimmer = Trimmer(budget) if budget else None
-        service = QAService(retriever, llm, Prompts.load(), max_tokens, trimmer)
+        judge = Judge(llm, prompts, scope, judge_threshold) if scope != "off" else None
+        service = QAService(retriever, llm, prompts, max_tokens, trimmer, judge)
+        name = config_name((budget, scope))
         report[name] = await answer_run(service, questions, top_k, log)
         print(name, report[name], flush=True)
     return report

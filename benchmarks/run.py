@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.answers import answer_runs, first_sentence_v1, local_llm
+from benchmarks.answers import Config, answer_runs, config_name, first_sentence_v1, local_llm
 from index.chunk import chunk_text
 from index.embed import MiniLMEmbedder
 from index.index import Index
@@ -89,6 +89,13 @@ def sample_api_first_sentence(settings: Settings, model: Path, log: Path) -> dic
             return first_sentence_v1(url)
 
 
+def parse_config(text: str) -> Config:
+    budget, _, judge = text.partition(":")
+    if judge not in ("off", "risky", "all"):
+        raise SystemExit(f"--configs: {text!r} is not BUDGET:off|risky|all")
+    return int(budget), judge  # type: ignore[return-value]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=0, help="articles (0 = all 3,800)")
@@ -97,8 +104,8 @@ def main() -> None:
     )
     parser.add_argument("--ratio-articles", type=int, default=100)
     parser.add_argument(
-        "--budgets", default=None, help="passage budgets to compare (0: whole passages; "
-        "default: 0 and QA_PASSAGE_BUDGET)",
+        "--configs", default=None, help="BUDGET:JUDGE pairs to compare, e.g. 0:off,400:risky "
+        "(budget 0: whole passages; default: 0:off and QA_PASSAGE_BUDGET:QA_JUDGE)",
     )  # fmt: skip
     args = parser.parse_args()
     if not NEWS_DEV.is_dir():
@@ -146,18 +153,22 @@ def main() -> None:
     if args.answers:
         model = ROOT / settings.local_model
         log = ROOT / "var" / "bench-llm.log"
-        budgets = [int(b) for b in (args.budgets or f"0,{settings.passage_budget}").split(",")]
+        shipped = f"{settings.passage_budget}:{settings.judge}"
+        configs = [parse_config(c) for c in (args.configs or f"0:off,{shipped}").split(",")]
         report["first_sentence_v1_sample"] = {
-            budget: sample_api_first_sentence(
-                settings.model_copy(update={"passage_budget": budget}), model, log
+            config_name(config): sample_api_first_sentence(
+                settings.model_copy(update={"passage_budget": config[0], "judge": config[1]}),
+                model,
+                log,
             )
-            for budget in budgets
+            for config in configs
         }
         print(report["first_sentence_v1_sample"], flush=True)
         chosen = questions if args.answers < 0 else questions[: args.answers]
         report["answers_news_dev"] = answer_runs(
-            retriever, chosen, model, budgets, log, settings.top_k, settings.llm_max_tokens
-        )
+            retriever, chosen, model, configs, log, settings.top_k, settings.llm_max_tokens,
+            settings.judge_threshold,
+        )  # fmt: skip
     report["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     text = json.dumps(report, indent=2)
     print(text)
