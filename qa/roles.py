@@ -5,7 +5,7 @@ meaning of another sentence."""
 
 from __future__ import annotations
 
-from qa.tokens import Token
+from qa.tokens import Evidence, Token
 
 ROLE_WORDS = frozenset("to from by against into toward towards".split())
 _COORDINATION = frozenset("and or vs versus".split())  # "A and B": no roles to swap
@@ -128,3 +128,26 @@ def _coordinated(tokens: list[Token], a: int | None, b: int | None) -> bool:
     lo, hi = sorted((a, b))
     between = [t.norm for t in tokens[lo + 1 : hi] if not t.name]
     return bool(between) and all(w in _COORDINATION or not w.isalpha() for w in between)
+
+
+def borrowed_name(
+    claim: list[Token], first: list[Token], second: list[Token], premise: Evidence | None
+) -> Token | None:
+    """In a quote of two sentences, a name of the claim that only one sentence has, while the
+    other sentence says the rest of the claim of a name of its own: "Ted Lasso received the most
+    nominations" from "Succession earned the most nominations... Ted Lasso led the comedy
+    category". (Said of "it" or "the show", the rest may come from the other sentence.)"""
+    for own, other in ((first, second), (second, first)):
+        own_ev, other_ev = Evidence(own), Evidence(other)
+        for t in claim:
+            if not t.name or (premise and premise.has(t)) or not own_ev.has(t) or other_ev.has(t):
+                continue
+            rest = [u for u in claim if u.content and not u.name and not u.number]
+            if sum(other_ev.has(u) for u in rest) <= sum(own_ev.has(u) for u in rest):
+                continue
+            claim_ev = Evidence(claim)
+            asked = premise or Evidence([])
+            rivals = [u for u in other if u.name and not claim_ev.has(u) and not asked.has(u)]
+            if rivals:
+                return t
+    return None

@@ -13,7 +13,7 @@ from datetime import date
 from functools import lru_cache
 
 from index.chunk import split_sentences
-from qa.roles import names, roles_differ
+from qa.roles import borrowed_name, names, roles_differ
 from qa.tokens import MONTHS, Evidence, Token, tokenize
 
 MIN_COVERAGE = 0.7  # share of the claim's content words the quote (or question) must hold
@@ -146,11 +146,14 @@ class Quote:
 
 
 @lru_cache(maxsize=2048)
-def _units(text: str) -> tuple[tuple[int, int, tuple[Token, ...]], ...]:
-    """Each sentence of a passage, and each two adjacent ones, with their tokens."""
+def _units(text: str) -> tuple[tuple[int, int, tuple[Token, ...], int], ...]:
+    """Each sentence of a passage, and each two adjacent ones, with their tokens and where the
+    second sentence's tokens begin (0 for a single sentence)."""
     spans = split_sentences(text)
-    sentences = [(s.start, s.end, tuple(tokenize(text[s.start : s.end]))) for s in spans]
-    pairs = [(a[0], b[1], a[2] + b[2]) for a, b in zip(sentences, sentences[1:], strict=False)]
+    sentences = [(s.start, s.end, tuple(tokenize(text[s.start : s.end])), 0) for s in spans]
+    pairs = [
+        (a[0], b[1], a[2] + b[2], len(a[2])) for a, b in zip(sentences, sentences[1:], strict=False)
+    ]
     return tuple(sentences + pairs)
 
 
@@ -163,9 +166,14 @@ def best_quote(
     open_question = bool(question) and not _YES_NO.match(question or "")
     head = header(title, published, tokens)
     best: Quote | None = None
-    for start, end, unit in _units(text):
+    for start, end, unit, split in _units(text):
         evidence = Evidence(list(unit), head.for_quote(unit), head.title)
         verdict = judge(tokens, evidence, premise, open_question)
+        if verdict.supported and split:
+            borrowed = borrowed_name(tokens, list(unit[:split]), list(unit[split:]), premise)
+            if borrowed:
+                reason = f"name {borrowed.text} is from another sentence"
+                verdict = Verdict(False, reason, verdict.coverage)
         quote = Quote(start, end, verdict)
         if best is None or _better(quote, best):
             best = quote

@@ -164,3 +164,19 @@ def test_demonyms_are_their_country() -> None:
     claim = "The final will be played in a French stadium in October."
     assert verdict(claim, text, "Rugby World Cup") == (True, None)
     assert verdict("The final will be played at a Spanish stadium.", text, "Rugby")[0] is False
+
+
+def test_a_name_from_the_next_sentence_does_not_take_over_what_another_name_did() -> None:
+    text = (
+        "Succession earned the most nominations of any show, a total of 25 nods. "
+        "Ted Lasso led the comedy category, earning 20 nominations."
+    )
+    wrong = "Ted Lasso received the most nominations of any show, a total of 25 nods."
+    assert verdict(wrong, text, "Emmy nominations") == (
+        False,
+        "name Ted is from another sentence",
+    )
+    assert verdict(wrong.replace("Ted Lasso", "Succession"), text, "Emmy nominations")[0]
+    # said of "it", the rest may come from the next sentence
+    text = "Ted Lasso is a comedy series. It received 20 nominations this year."
+    assert verdict("Ted Lasso received 20 nominations.", text, "Emmy nominations")[0]
