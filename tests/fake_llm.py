@@ -105,24 +105,12 @@ def create_fake_llm_app(state: FakeLLM) -> FastAPI:
         if body.get("logprobs"):  # the judge's yes/no question
             return judge_reply(state, created)
         if not body.get("stream"):
-            return {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion",
-                "created": created,
-                "model": "fake-model",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": text},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": len(str(body["messages"])) // 4,
-                    "completion_tokens": len(text) // 4,
-                    "total_tokens": 0,
-                },
+            usage = {
+                "prompt_tokens": len(str(body["messages"])) // 4,
+                "completion_tokens": len(text) // 4,
+                "total_tokens": 0,
             }
+            return completion(text, created, usage)
 
         async def chunks() -> AsyncIterator[bytes]:
             pieces = re.findall(r"\S+\s*", text)
@@ -168,7 +156,28 @@ def create_fake_llm_app(state: FakeLLM) -> FastAPI:
     return app
 
 
+def completion(
+    text: str, created: int, usage: dict[str, int], logprobs: Any = None, finish: str = "stop"
+) -> dict[str, Any]:
+    """A whole (not streamed) chat completion."""
+    choice = {
+        "index": 0,
+        "message": {"role": "assistant", "content": text},
+        "logprobs": logprobs,
+        "finish_reason": finish,
+    }
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": created,
+        "model": "fake-model",
+        "choices": [choice],
+        "usage": usage,
+    }
+
+
 def judge_reply(state: FakeLLM, created: int) -> dict[str, Any]:
+    """The first token of a yes/no answer, with its top probabilities (unless told not to)."""
     yes = state.judge_yes
     word = "yes" if yes >= 0.5 else "no"
     top = [
@@ -178,18 +187,5 @@ def judge_reply(state: FakeLLM, created: int) -> dict[str, Any]:
     ]
     first = {"token": word, "logprob": top[0 if word == "yes" else 1]["logprob"], "bytes": None}
     logprobs = {"content": [{**first, "top_logprobs": top}]} if state.judge_logprobs else None
-    return {
-        "id": "chatcmpl-fake",
-        "object": "chat.completion",
-        "created": created,
-        "model": "fake-model",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": word},
-                "logprobs": logprobs,
-                "finish_reason": "length",
-            }
-        ],
-        "usage": {"prompt_tokens": 60, "completion_tokens": 1, "total_tokens": 61},
-    }
+    usage = {"prompt_tokens": 60, "completion_tokens": 1, "total_tokens": 61}
+    return completion(word, created, usage, logprobs, "length")

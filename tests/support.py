@@ -5,9 +5,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from index.embed import MiniLMEmbedder
 from index.load import Document, iter_files, load_path
@@ -98,3 +102,20 @@ ARTICLE = {
     "and 170mm self-propelled howitzers to Russia.",
     "published": "2024-11-04",
 }
+
+
+def read_sse(
+    client: httpx.Client, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> list[tuple[str, Any]]:
+    """POST /ask as a stream: its events, (name, data), in order."""
+    events: list[tuple[str, Any]] = []
+    name = "message"
+    with client.stream("POST", "/ask", json=body, headers=headers or {}) as reply:
+        assert reply.status_code == 200
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        for line in reply.iter_lines():
+            if line.startswith("event:"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((name, json.loads(line.split(":", 1)[1])))
+    return events

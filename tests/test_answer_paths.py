@@ -19,6 +19,7 @@ from qa.app import create_app
 from tests.conftest import ROOT, SAMPLE_ARTICLE, make_settings
 from tests.fake_llm import FakeLLM
 from tests.servers import serve_app
+from tests.support import read_sse
 
 QUESTION = "What weapons were reportedly supplied to Russia?"
 
@@ -47,14 +48,7 @@ def surfaces(url: str) -> dict[str, Any]:
     """The same question through /ask, /ask SSE, /v1 (whole) and /v1 (streamed)."""
     with httpx.Client(base_url=url, timeout=60) as c:
         whole = c.post("/ask", json={"question": QUESTION}).json()
-        events: list[tuple[str, Any]] = []
-        with c.stream("POST", "/ask", json={"question": QUESTION, "stream": True}) as reply:
-            name = "message"
-            for line in reply.iter_lines():
-                if line.startswith("event:"):
-                    name = line.split(":", 1)[1].strip()
-                elif line.startswith("data:"):
-                    events.append((name, json.loads(line.split(":", 1)[1])))
+        events = read_sse(c, {"question": QUESTION, "stream": True})
     oa = openai.OpenAI(base_url=f"{url}/v1", api_key="unused")
     messages: Any = [{"role": "user", "content": QUESTION}]
     v1 = oa.chat.completions.create(model="newsqa", messages=messages)

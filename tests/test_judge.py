@@ -27,6 +27,7 @@ from qa.testing import ScriptedLLM
 from tests.conftest import ROOT, make_settings
 from tests.fake_llm import FakeLLM
 from tests.servers import free_port, serve_app
+from tests.support import read_sse
 
 TITLE = "North Korea preparing to send more troops and weapons to Russia, Seoul says"
 TEXT = (
@@ -116,16 +117,8 @@ def judged_api(
 
 
 def stream(url: str, question: str) -> list[tuple[str, Any]]:
-    events: list[tuple[str, Any]] = []
-    body = {"question": question, "stream": True}
-    with httpx.stream("POST", f"{url}/ask", json=body, timeout=60) as reply:
-        name = "message"
-        for line in reply.iter_lines():
-            if line.startswith("event:"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                events.append((name, json.loads(line.split(":", 1)[1])))
-    return events
+    with httpx.Client(base_url=url, timeout=60) as client:
+        return read_sse(client, {"question": question, "stream": True})
 
 
 def test_ask_holds_a_risky_sentence_for_the_judge_and_keeps_the_order(

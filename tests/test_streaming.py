@@ -1,6 +1,5 @@
 """SSE on /ask and the OpenAI-compatible endpoints, over real HTTP with the real `openai` client."""
 
-import json
 from collections.abc import Iterator
 
 import httpx
@@ -8,28 +7,13 @@ import openai
 import pytest
 
 from tests.fake_llm import FakeLLM
-from tests.support import QUESTION
+from tests.support import QUESTION, read_sse
 
 
 @pytest.fixture
 def client(sample_api: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sample_api, timeout=30) as c:
         yield c
-
-
-def read_sse(
-    client: httpx.Client, body: dict, headers: dict | None = None
-) -> list[tuple[str, dict]]:
-    events, name = [], "message"
-    with client.stream("POST", "/ask", json=body, headers=headers or {}) as reply:
-        assert reply.status_code == 200
-        assert reply.headers["content-type"].startswith("text/event-stream")
-        for line in reply.iter_lines():
-            if line.startswith("event:"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                events.append((name, json.loads(line.split(":", 1)[1])))
-    return events
 
 
 def test_sse_event_order_and_content(client: httpx.Client, fake_llm: FakeLLM) -> None:
