@@ -56,7 +56,7 @@ class Judge:
         title = next((p.title for p in passages if p.n == n), None)
         quote = _quote_text(sentence, passages)
         text = f"{title.rstrip('.')}. {quote}" if title else quote
-        # article text is fenced like the answer prompt's passages: it cannot pose as the question
+        # article text in quotes and neutralised (qa.prompt): it cannot pose as the instructions
         user = self.prompts.judge.format(
             text=neutralised(text).replace('"', "'"), claim=neutralised(sentence.claim)
         )
