@@ -75,11 +75,9 @@ def serve_command(
         # queue a second request instead of cutting off the running one (it defaults to
         # interrupting: two chat users at once both got empty answers)
         "--interrupt_requests", "False",
-        # keep the states of recent prompts, not just the last one: the answer's instructions
-        # and the judge's stay cached although the two calls alternate (without it, each
-        # answer after a judged one re-read its ~150-token system prompt)
-        "--cache", "True",
-        "--cache_size", str(1 << 30),
+        # no `--cache` (a RAM cache of prompt states): each state it keeps also holds the
+        # batch's logits (~250 MB), which its size cap does not count - it was OOM-killed
+        # after ~60 questions. So an answer after a judged one re-reads its system prompt.
     ]  # fmt: skip
 
 

@@ -5,21 +5,14 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import openai
 import pytest
 
 from index.embed import MiniLMEmbedder
 from index.load import load_path
-from qa.answer import check_answer
 from qa.app import create_app
-from qa.judge import Judge
-from qa.llm import OpenAIChat
 from qa.localmodel import DEFAULT_PATH, MODEL_ALIAS, serve_command
-from qa.prompt import Prompts
-from qa.schemas import Passage
 from qa.settings import Settings
 from tests.servers import free_port, serve_app, subprocess_server
 from tests.support import ROOT, SAMPLE_ARTICLE, make_settings
@@ -88,30 +81,3 @@ def test_role_swap_question_is_refused_or_answered_the_right_way_round(
     assert body["grounded"] == bool(kept)
     for sentence in kept:  # no kept sentence has Russia sending to North Korea
         assert not re.search(r"Russia (has )?(sent|supplied|sends)\b.*to North Korea", sentence)
-
-
-def test_answer_and_judge_instructions_both_stay_cached(llm_server: tuple[str, Path]) -> None:
-    """The two calls alternate; each finds its own system prompt in llama.cpp's cache."""
-    url, log = llm_server
-    prompts = Prompts.load()
-    [doc] = list(load_path(SAMPLE_ARTICLE))
-    text = doc.text[:600]  # type: ignore[union-attr]
-    passage = Passage(
-        n=1, doc_id="nk", chunk_id="nk:0", title="North Korea", published="2024-11-04",
-        start=0, end=len(text), score=0.5, text=text,
-    )  # fmt: skip
-    sentence = check_answer("North Korea supplied rocket launchers to Russia [1].", [passage])
-    judge = Judge(OpenAIChat(url, "k", MODEL_ALIAS), prompts, "all")
-    client = openai.OpenAI(base_url=url, api_key="k")
-    offset = log.stat().st_size
-    for question in ("What was supplied?", "Who supplied it?", "To whom?"):
-        messages: Any = prompts.answer_messages(question, [passage])
-        client.chat.completions.create(model=MODEL_ALIAS, messages=messages, max_tokens=1)
-        judged: Any = judge.messages(sentence.checked[0], [passage])
-        client.chat.completions.create(model=MODEL_ALIAS, messages=judged, max_tokens=1)
-    hits = [int(n) for n in re.findall(r"(\d+) prefix-match hit", log.read_text()[offset:])]
-    system_tokens = len(prompts.system.split())  # fewer words than tokens
-    # after the first round, each prompt finds the last one of its kind in the cache (the
-    # server logs no line for the very first prompt): answers their system prompt and more
-    answers, judged_ones = hits[-4::2], hits[-3::2]
-    assert len(hits) >= 5 and min(answers) >= system_tokens and min(judged_ones) >= 20, hits
