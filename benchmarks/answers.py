@@ -99,6 +99,8 @@ async def answer_run(
         with log.open("rb") as f:
             f.seek(offset)
             read += [int(n) for n in _REMAINING.findall(f.read().decode(errors="replace"))]
+    if not rows:  # e.g. the LLM server died: say so instead of a statistics error
+        return {"questions": 0, "failures": len(questions)}
     return {
         "questions": len(rows),
         "failures": len(questions) - len(rows),
