@@ -5,6 +5,9 @@ the stemmed tokens stored in an FTS5 table, ranked by FTS5's `bm25()`. Adding or
 document touches only its own rows, in one transaction, so a write costs what the document costs,
 not what the corpus costs (measured against today's whole-corpus bm25s ranking: README).
 
+Beside the terms it keeps each chunk's article, date and filter fields: vector hits are filtered
+here, and articles are ranked from it before any chunk is read from Chroma.
+
 It is derived data: `index.index.Index` fills it from Chroma and is its only writer. The file
 lives under `$QA_DATA_DIR/bm25/`, so a restart reads it instead of rebuilding. SQLite's WAL lets
 readers (one connection per thread) search while a write commits."""
@@ -18,7 +21,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import bm25s
 import Stemmer
@@ -26,10 +29,11 @@ import Stemmer
 from index.store import META_PREFIX
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
-FORMAT = "fts5-1"  # bumped when the schema or tokenization changes: the file is then rebuilt
+FORMAT = "fts5-2"  # bumped when the schema or tokenization changes: the file is then rebuilt
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks(
-    row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, source TEXT, ts INTEGER
+    row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, source TEXT, ts INTEGER,
+    published TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS doc_meta(
@@ -59,6 +63,7 @@ class KeywordChunk:
     source: str | None
     published_ts: int | None
     metadata: tuple[tuple[str, Any], ...]
+    published: str | None = None  # as the document gives it (the recency prior reads its day)
 
     @classmethod
     def from_chroma(cls, chunk_id: str, text: str, meta: dict[str, Any]) -> KeywordChunk:
@@ -76,7 +81,17 @@ class KeywordChunk:
             source=meta.get("source"),
             published_ts=int(ts) if ts is not None else None,
             metadata=own,
+            published=meta.get("published"),
         )
+
+
+class Hit(NamedTuple):
+    """A chunk as the keyword index knows it, and a score."""
+
+    id: str
+    doc_id: str
+    published: str | None
+    score: float
 
 
 class Tokenizer:
@@ -103,9 +118,11 @@ class KeywordIndex:
         self._write_lock = threading.Lock()
         self._db().executescript(_SCHEMA)  # (executescript commits on its own)
         with self._write_lock, self._connection() as db:
-            if self._state(db, "format") not in (None, FORMAT):
+            if self._state(db, "format") not in (None, FORMAT):  # rebuilt: tables may differ
                 for table in ("chunks", "doc_meta", "terms", "state"):
-                    db.execute(f"DELETE FROM {table}")
+                    db.execute(f"DROP TABLE {table}")
+                for statement in _SCHEMA.split(";"):
+                    db.execute(statement)
             db.execute("INSERT OR REPLACE INTO state VALUES ('format', ?)", (FORMAT,))
 
     def _db(self) -> sqlite3.Connection:
@@ -147,8 +164,8 @@ class KeywordIndex:
                 found = db.execute("SELECT row FROM chunks WHERE id = ?", (chunk.id,))
                 self._drop_rows(db, [r[0] for r in found.fetchall()])
                 cursor = db.execute(
-                    "INSERT INTO chunks(id, doc_id, source, ts) VALUES (?, ?, ?, ?)",
-                    (chunk.id, chunk.doc_id, chunk.source, chunk.published_ts),
+                    "INSERT INTO chunks(id, doc_id, source, ts, published) VALUES (?, ?, ?, ?, ?)",
+                    (chunk.id, chunk.doc_id, chunk.source, chunk.published_ts, chunk.published),
                 )
                 db.execute(
                     "INSERT INTO terms(rowid, tokens) VALUES (?, ?)",
@@ -184,29 +201,39 @@ class KeywordIndex:
         self, query: str, k: int, filters: KeywordFilter | None = None
     ) -> list[tuple[str, float]]:
         """The `k` best (chunk id, BM25 score) pairs; higher scores are better."""
+        return [(hit.id, hit.score) for hit in self.ranked(query, k, filters)]
+
+    def ranked(self, query: str, k: int, filters: KeywordFilter | None = None) -> list[Hit]:
+        """The `k` best chunks, best first, with what ranking articles needs of them."""
         words = dict.fromkeys(self.tokenize([query])[0])
         if not words or k < 1:
             return []
         match = " OR ".join(f'"{w}"' for w in words)
-        sql = (
-            "SELECT c.id, -bm25(terms) FROM terms JOIN chunks c ON c.row = terms.rowid "
-            "WHERE terms MATCH ?"
-        )
         where, params = _filter_sql(filters)
-        sql += where
-        params = [match, *params]
-        sql += " ORDER BY bm25(terms) LIMIT ?"
-        params.append(k)
-        return [(str(cid), float(score)) for cid, score in self._db().execute(sql, params)]
+        # FTS5 computes bm25() for every chunk that has any of the words: most of the time
+        sql = (
+            "SELECT c.id, c.doc_id, c.published, bm25(terms) AS s"
+            " FROM terms JOIN chunks c ON c.row = terms.rowid"
+            f" WHERE terms MATCH ?{where} ORDER BY s LIMIT ?"
+        )
+        rows = self._db().execute(sql, [match, *params, k])
+        return [Hit(str(cid), str(doc), day, -float(s)) for cid, doc, day, s in rows]
 
-    def admitted(self, chunk_ids: list[str], filters: KeywordFilter) -> list[str]:
-        """Those of `chunk_ids` that pass `filters`, in their order (ids it does not hold yet
-        do not pass)."""
-        passed: set[str] = set()
+    def found(self, chunk_ids: list[str], filters: KeywordFilter | None) -> dict[str, Hit]:
+        """Those of `chunk_ids` that pass `filters` (ids it does not hold yet do not pass),
+        scored 0."""
+        passed: dict[str, Hit] = {}
         where, params = _filter_sql(filters)
         for batch in _batches(chunk_ids, 500):
-            sql = f"SELECT c.id FROM chunks c WHERE c.id IN ({','.join('?' * len(batch))})"
-            passed.update(r[0] for r in self._db().execute(sql + where, [*batch, *params]))
+            sql = "SELECT c.id, c.doc_id, c.published FROM chunks c"
+            sql += f" WHERE c.id IN ({','.join('?' * len(batch))}){where}"
+            for cid, doc, day in self._db().execute(sql, [*batch, *params]):
+                passed[cid] = Hit(cid, doc, day, 0.0)
+        return passed
+
+    def admitted(self, chunk_ids: list[str], filters: KeywordFilter) -> list[str]:
+        """Those of `chunk_ids` that pass `filters`, in their order."""
+        passed = self.found(chunk_ids, filters)
         return [cid for cid in chunk_ids if cid in passed]
 
 
