@@ -237,3 +237,12 @@ def test_a_chunk_repeating_a_better_one_makes_the_next_one_read(
     assert read[0].score == pytest.approx(float(embedder.embed([texts[0]])[0] @ vector), abs=1e-3)
     distinct = [hits[0], hits[2], hits[1]]
     assert [c.id for c in r._read([distinct], vector, {})[0]] == ["tram:0", "tram:2"]
+
+
+def test_an_empty_store_finds_nothing(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    store = Store(make_client(tmp_path / "chroma"), "empty")
+    r = Retriever(embedder, store, Index(store, None, tmp_path / "k.sqlite3"))
+    for mode in ("vector", "bm25", "hybrid"):
+        assert r.search("dock strike", 4, mode=mode) == []  # type: ignore[arg-type]
+        assert r.search("dock strike", 4, Filters(as_of=date(2024, 1, 1)), mode=mode) == []  # type: ignore[arg-type]
+    assert store.query(embedder.embed(["x"])[0], 5, {"source": "CNN"}) == []
