@@ -19,6 +19,7 @@ import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,6 +31,7 @@ from index.store import META_PREFIX
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
 FORMAT = "fts5-2"  # bumped when the schema or tokenization changes: the file is then rebuilt
+PARTS = 2  # a search scores this many rowid ranges at once, one a core (README, Speed)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks(
     row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, source TEXT, ts INTEGER,
@@ -106,8 +108,9 @@ class Tokenizer:
 
 
 class KeywordIndex:
-    def __init__(self, path: Path | None = None):
-        """`path`: the SQLite file (None: a private temporary one, for tests and one-off runs)."""
+    def __init__(self, path: Path | None = None, parts: int = PARTS):
+        """`path`: the SQLite file (None: a private temporary one, for tests and one-off runs);
+        `parts`: rowid ranges a search scores at once."""
         if path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="qa-keyword-")
             path = Path(self._tmp.name) / "keyword.sqlite3"
@@ -116,6 +119,8 @@ class KeywordIndex:
         self.tokenize = Tokenizer()
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self.parts = parts
+        self._parts = ThreadPoolExecutor(max(parts - 1, 1), thread_name_prefix="keyword-part")
         self._db().executescript(_SCHEMA)  # (executescript commits on its own)
         with self._write_lock, self._connection() as db:
             if self._state(db, "format") not in (None, FORMAT):  # rebuilt: tables may differ
@@ -208,23 +213,40 @@ class KeywordIndex:
         words = dict.fromkeys(self.tokenize([query])[0])
         if not words or k < 1:
             return []
+        # (min and max apart: together they scan the table)
+        ends = "SELECT (SELECT min(row) FROM chunks), (SELECT max(row) FROM chunks)"
+        first, last = self._db().execute(ends).fetchone()
+        if first is None:
+            return []
         match = " OR ".join(f'"{w}"' for w in words)
         where, params = _filter_sql(filters)
-        # FTS5 computes bm25() for every chunk that has any of the words: most of the time
+        # FTS5 computes bm25() for every chunk that has any of the words, most of a search's
+        # time: the rows are scored in `parts` ranges at once, each on its own core
         sql = (
-            "SELECT c.id, c.doc_id, c.published, bm25(terms) AS s"
+            "SELECT c.id, c.doc_id, c.published, bm25(terms) AS s, terms.rowid"
             " FROM terms JOIN chunks c ON c.row = terms.rowid"
-            f" WHERE terms MATCH ?{where} ORDER BY s LIMIT ?"
+            f" WHERE terms MATCH ? AND terms.rowid BETWEEN ? AND ?{where}"
+            " ORDER BY s, terms.rowid LIMIT ?"
         )
-        rows = self._db().execute(sql, [match, *params, k])
-        return [Hit(str(cid), str(doc), day, -float(s)) for cid, doc, day, s in rows]
+        cuts = [first + (last + 1 - first) * i // self.parts for i in range(self.parts + 1)]
+
+        def part(i: int) -> list[tuple[Any, ...]]:
+            return self._db().execute(sql, [match, cuts[i], cuts[i + 1] - 1, *params, k]).fetchall()
+
+        others = [self._parts.submit(part, i) for i in range(1, self.parts)]
+        rows = part(0) + [row for other in others for row in other.result()]
+        rows.sort(key=lambda row: (row[3], row[4]))
+        hits: dict[str, Hit] = {}  # (a write between two parts' reads can show a chunk twice)
+        for cid, doc, day, score, _ in rows:
+            hits.setdefault(cid, Hit(str(cid), str(doc), day, -float(score)))
+        return list(hits.values())[:k]
 
     def found(self, chunk_ids: list[str], filters: KeywordFilter | None) -> dict[str, Hit]:
         """Those of `chunk_ids` that pass `filters` (ids it does not hold yet do not pass),
         scored 0."""
         passed: dict[str, Hit] = {}
         where, params = _filter_sql(filters)
-        for batch in _batches(chunk_ids, 500):
+        for batch in _batches(chunk_ids, 1000):  # (600 in one statement: ~1 ms less than in two)
             sql = "SELECT c.id, c.doc_id, c.published FROM chunks c"
             sql += f" WHERE c.id IN ({','.join('?' * len(batch))}){where}"
             for cid, doc, day in self._db().execute(sql, [*batch, *params]):

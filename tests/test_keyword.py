@@ -107,6 +107,21 @@ def test_ranked_and_found_give_each_chunks_article_and_day(tmp_path: Path) -> No
     assert found["ferry:1"].published == "2024-05-01"
 
 
+def test_scoring_in_parts_ranks_as_scoring_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "k.sqlite3"
+    docs = [d for p in iter_files([SAMPLE_DIR]) for d in load_path(p) if isinstance(d, Document)]
+    KeywordIndex(path).apply([r for doc in docs for r in rows(doc, doc.text[:400], doc.text[400:])])
+    whole, parted = KeywordIndex(path, parts=1), KeywordIndex(path, parts=3)
+    for question, filters in [
+        ("dock workers strike pay", None),
+        ("Paylark app outage", KeywordFilter(max_ts=1727740800)),
+        ("the", None),
+    ]:
+        for k in (1, 5, 200):
+            assert parted.ranked(question, k, filters) == whole.ranked(question, k, filters)
+    assert whole.ranked("dock workers strike pay", 200) and parted.ranked("zzqx", 5) == []
+
+
 def test_a_file_of_the_previous_schema_is_rebuilt_with_the_new_one(tmp_path: Path) -> None:
     path = tmp_path / "k.sqlite3"
     with sqlite3.connect(path) as db:  # what format fts5-1 created: no published column
