@@ -243,8 +243,9 @@ class Store:
         """(chunk id, cosine similarity) of the `k` nearest chunks, unfiltered: ids only, so
         it costs the HNSW search alone (~6 ms at 59k chunks; reading 600 records' metadata to
         filter them took ~40 ms more)."""
+        # the array as it is (a list of 384 floats took ~1 ms more to pass)
         found = self.chunks.query(
-            query_embeddings=[vector.tolist()], n_results=k, include=["distances"]
+            query_embeddings=vector[None, :], n_results=k, include=["distances"]
         )
         return [
             (cid, 1.0 - float(d))
