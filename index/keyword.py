@@ -15,15 +15,15 @@ readers (one connection per thread) search while a write commits."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
+import apsw
 import bm25s
 import Stemmer
 
@@ -121,19 +121,21 @@ class KeywordIndex:
         self._write_lock = threading.Lock()
         self.parts = parts
         self._parts = ThreadPoolExecutor(max(parts - 1, 1), thread_name_prefix="keyword-part")
-        self._db().executescript(_SCHEMA)  # (executescript commits on its own)
         with self._write_lock, self._connection() as db:
+            db.execute(_SCHEMA)
             if self._state(db, "format") not in (None, FORMAT):  # rebuilt: tables may differ
                 for table in ("chunks", "doc_meta", "terms", "state"):
                     db.execute(f"DROP TABLE {table}")
-                for statement in _SCHEMA.split(";"):
-                    db.execute(statement)
+                db.execute(_SCHEMA)
             db.execute("INSERT OR REPLACE INTO state VALUES ('format', ?)", (FORMAT,))
 
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+    def _db(self) -> apsw.Connection:
+        db: apsw.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            # apsw, not the standard library's sqlite3: it brings its own, newer SQLite, whose
+            # FTS5 searches ~30 % faster than Debian's 3.40 here (same scores)
+            db = apsw.Connection(str(self.path))
+            db.set_busy_timeout(30_000)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
@@ -143,7 +145,7 @@ class KeywordIndex:
         return _Transaction(self._db())
 
     @staticmethod
-    def _state(db: sqlite3.Connection, key: str) -> str | None:
+    def _state(db: apsw.Connection, key: str) -> str | None:
         row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
@@ -158,23 +160,22 @@ class KeywordIndex:
         tokens = self.tokenize([c.text for c in add]) if add else []
         with self._write_lock, self._connection() as db:
             for doc_id in drop_docs:
-                rows = db.execute("SELECT row FROM chunks WHERE doc_id = ?", (doc_id,)).fetchall()
-                self._drop_rows(db, [r[0] for r in rows])
+                self._drop_rows(db, _first(db, "SELECT row FROM chunks WHERE doc_id = ?", [doc_id]))
                 db.execute("DELETE FROM doc_meta WHERE doc_id = ?", (doc_id,))
             for chunk_ids in _batches(list(drop_chunks), 500):
                 marks = ",".join("?" * len(chunk_ids))
-                found = db.execute(f"SELECT row FROM chunks WHERE id IN ({marks})", chunk_ids)
-                self._drop_rows(db, [r[0] for r in found.fetchall()])
+                self._drop_rows(
+                    db, _first(db, f"SELECT row FROM chunks WHERE id IN ({marks})", chunk_ids)
+                )
             for chunk, words in zip(add, tokens, strict=True):
-                found = db.execute("SELECT row FROM chunks WHERE id = ?", (chunk.id,))
-                self._drop_rows(db, [r[0] for r in found.fetchall()])
-                cursor = db.execute(
+                self._drop_rows(db, _first(db, "SELECT row FROM chunks WHERE id = ?", [chunk.id]))
+                db.execute(
                     "INSERT INTO chunks(id, doc_id, source, ts, published) VALUES (?, ?, ?, ?, ?)",
                     (chunk.id, chunk.doc_id, chunk.source, chunk.published_ts, chunk.published),
                 )
                 db.execute(
                     "INSERT INTO terms(rowid, tokens) VALUES (?, ?)",
-                    (cursor.lastrowid, " ".join(words)),
+                    (db.last_insert_rowid(), " ".join(words)),
                 )
             metas = {c.doc_id: c.metadata for c in add}
             for doc_id, pairs in metas.items():
@@ -184,7 +185,7 @@ class KeywordIndex:
                 )
 
     @staticmethod
-    def _drop_rows(db: sqlite3.Connection, rows: list[int]) -> None:
+    def _drop_rows(db: apsw.Connection, rows: list[int]) -> None:
         db.executemany("DELETE FROM terms WHERE rowid = ?", [(r,) for r in rows])
         db.executemany("DELETE FROM chunks WHERE row = ?", [(r,) for r in rows])
 
@@ -197,10 +198,10 @@ class KeywordIndex:
 
     # --- reads -----------------------------------------------------------------------------
     def chunk_ids(self) -> set[str]:
-        return {r[0] for r in self._db().execute("SELECT id FROM chunks")}
+        return set(_first(self._db(), "SELECT id FROM chunks"))
 
     def count(self) -> int:
-        return int(self._db().execute("SELECT count(*) FROM chunks").fetchone()[0])
+        return int(_first(self._db(), "SELECT count(*) FROM chunks")[0])
 
     def search(
         self, query: str, k: int, filters: KeywordFilter | None = None
@@ -215,8 +216,8 @@ class KeywordIndex:
             return []
         # (min and max apart: together they scan the table)
         ends = "SELECT (SELECT min(row) FROM chunks), (SELECT max(row) FROM chunks)"
-        first, last = self._db().execute(ends).fetchone()
-        if first is None:
+        first, last = cast(tuple[int | None, int | None], next(self._db().execute(ends)))
+        if first is None or last is None:
             return []
         match = " OR ".join(f'"{w}"' for w in words)
         where, params = _filter_sql(filters)
@@ -286,15 +287,20 @@ def _filter_sql(filters: KeywordFilter | None) -> tuple[str, list[Any]]:
 class _Transaction:
     """`with`: BEGIN IMMEDIATE … COMMIT (or ROLLBACK on an error)."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: apsw.Connection):
         self.db = db
 
-    def __enter__(self) -> sqlite3.Connection:
+    def __enter__(self) -> apsw.Connection:
         self.db.execute("BEGIN IMMEDIATE")
         return self.db
 
     def __exit__(self, kind: object, *_: object) -> None:
         self.db.execute("ROLLBACK" if kind is not None else "COMMIT")
+
+
+def _first(db: apsw.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """The first column of the rows."""
+    return [row[0] for row in db.execute(sql, params)]
 
 
 def _batches(items: list[str], size: int) -> Iterator[list[str]]:
