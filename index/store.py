@@ -226,8 +226,7 @@ class Store:
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[StoredChunk]:
-        if self.chunks.count() == 0:
-            return []
+        # (an empty collection answers with no ids: counting first cost ~7 ms at 59k chunks)
         found = self.chunks.query(
             query_embeddings=[vector.tolist()],
             n_results=k,
@@ -244,37 +243,38 @@ class Store:
         """(chunk id, cosine similarity) of the `k` nearest chunks, unfiltered: ids only, so
         it costs the HNSW search alone (~6 ms at 59k chunks; reading 600 records' metadata to
         filter them took ~40 ms more)."""
-        if self.chunks.count() == 0:
-            return []
+        # the array as it is (a list of 384 floats took ~1 ms more to pass)
         found = self.chunks.query(
-            query_embeddings=[vector.tolist()], n_results=k, include=["distances"]
+            query_embeddings=vector[None, :], n_results=k, include=["distances"]
         )
         return [
             (cid, 1.0 - float(d))
             for cid, d in zip(found["ids"][0], found["distances"][0], strict=True)
         ]
 
-    def chunks_by_id(self, scored: list[tuple[str, float]]) -> list[StoredChunk]:
-        """The chunks of (id, score) pairs, in that order."""
-        if not scored:
-            return []
-        found = self.chunks.get(ids=[cid for cid, _ in scored], include=["documents", "metadatas"])
-        texts = dict(zip(found["ids"], found["documents"], strict=True))
-        metas = dict(zip(found["ids"], found["metadatas"], strict=True))
-        return [_stored_chunk(c, texts[c], metas[c], score) for c, score in scored if c in texts]
+    def read_chunks(
+        self, ids: list[str], vector: np.ndarray, similarity: Mapping[str, float]
+    ) -> dict[str, StoredChunk]:
+        """Chunks by id, scored by their cosine `similarity` to `vector` when given, else from
+        their embeddings (read only then)."""
+        if not ids:
+            return {}
+        scored = all(cid in similarity for cid in ids)
+        include = ["documents", "metadatas"] + ([] if scored else ["embeddings"])
+        found = self.chunks.get(ids=list(dict.fromkeys(ids)), include=include)  # type: ignore[arg-type]
+        ids = found["ids"]
+        vectors = [None] * len(ids) if scored else found["embeddings"]
+        chunks = {}
+        for cid, text, meta, emb in zip(
+            ids, found["documents"], found["metadatas"], vectors, strict=True
+        ):
+            score = similarity[cid] if cid in similarity else float(np.asarray(emb) @ vector)
+            chunks[cid] = _stored_chunk(cid, text, meta, score)
+        return chunks
 
     def get_chunks(self, ids: list[str], vector: np.ndarray) -> list[StoredChunk]:
-        """Chunks by id, scored by cosine similarity to `vector` (for keyword-only hits)."""
-        if not ids:
-            return []
-        found = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        rows = zip(
-            found["ids"], found["documents"], found["metadatas"], found["embeddings"], strict=True
-        )
-        return [
-            _stored_chunk(cid, text, meta, float(np.asarray(emb) @ vector))
-            for cid, text, meta, emb in rows
-        ]
+        """Chunks by id, scored by cosine similarity to `vector`."""
+        return list(self.read_chunks(ids, vector, {}).values())
 
     def document_records(
         self, doc_ids: list[str] | None = None, page: int = 5000

@@ -92,6 +92,52 @@ def test_saved_index_is_reused_and_a_new_format_is_rebuilt(tmp_path: Path) -> No
     assert KeywordIndex(path).count() == 0, "a file of another format is emptied, then refilled"
 
 
+def test_ranked_and_found_give_each_chunks_article_and_day(tmp_path: Path) -> None:
+    keyword = KeywordIndex(tmp_path / "k.sqlite3")
+    keyword.apply(rows(FERRY, "The Quillon ferry sails to Marlow.", "Tickets cost more."))
+    keyword.apply(rows(UNDATED, "A Quillon note."))
+    best = keyword.ranked("Quillon", 5)
+    assert sorted((h.id, h.doc_id, h.published or "") for h in best) == [
+        ("ferry:0", "ferry", "2024-05-01"),
+        ("note:0", "note", ""),
+    ]
+    assert [(h.id, h.score) for h in best] == keyword.search("Quillon", 5)
+    found = keyword.found(["note:0", "unknown:0", "ferry:1"], None)
+    assert found == {"note:0": ("note:0", "note", None, 0.0), "ferry:1": found["ferry:1"]}
+    assert found["ferry:1"].published == "2024-05-01"
+
+
+def test_scoring_in_parts_ranks_as_scoring_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "k.sqlite3"
+    docs = [d for p in iter_files([SAMPLE_DIR]) for d in load_path(p) if isinstance(d, Document)]
+    KeywordIndex(path).apply([r for doc in docs for r in rows(doc, doc.text[:400], doc.text[400:])])
+    whole, parted = KeywordIndex(path, parts=1), KeywordIndex(path, parts=3)
+    for question, filters in [
+        ("dock workers strike pay", None),
+        ("Paylark app outage", KeywordFilter(max_ts=1727740800)),
+        ("the", None),
+    ]:
+        for k in (1, 5, 200):
+            assert parted.ranked(question, k, filters) == whole.ranked(question, k, filters)
+    assert whole.ranked("dock workers strike pay", 200) and parted.ranked("zzqx", 5) == []
+
+
+def test_a_file_of_the_previous_schema_is_rebuilt_with_the_new_one(tmp_path: Path) -> None:
+    path = tmp_path / "k.sqlite3"
+    with sqlite3.connect(path) as db:  # what format fts5-1 created: no published column
+        db.executescript(
+            "CREATE TABLE chunks(row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+            " doc_id TEXT NOT NULL, source TEXT, ts INTEGER);"
+            "CREATE TABLE state(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO state VALUES ('format', 'fts5-1');"
+            "INSERT INTO chunks(id, doc_id) VALUES ('old:0', 'old');"
+        )
+    keyword = KeywordIndex(path)
+    assert keyword.count() == 0
+    keyword.apply(rows(FERRY, "The Quillon ferry sails to Marlow."))
+    assert [h.published for h in keyword.ranked("Quillon", 3)] == ["2024-05-01"]
+
+
 @pytest.fixture
 def chroma(tmp_path: Path) -> Path:
     return tmp_path / "chroma"

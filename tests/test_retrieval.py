@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from index.chunk import Chunk
 from index.embed import MiniLMEmbedder
 from index.index import Index
 from index.ingest import Ingestor
+from index.keyword import Hit
 from index.load import Document
 from index.store import Store, make_client
 from qa.retrieve import RetrievalConfig, Retriever, _merge_adjacent, chroma_where, keyword_filter
@@ -197,4 +199,50 @@ def test_a_widened_search_filters_like_chromas_own_where(
     widened = search._nearest(vector, bounds, search.index.snapshot().keyword)
     assert [c.id for c in widened] == [c.id for c in exact] and exact
     assert [c.score for c in widened] == pytest.approx([c.score for c in exact], abs=1e-3)
-    assert [c.text for c in widened] == [c.text for c in exact]
+    assert [(c.doc_id, c.published) for c in widened] == [(c.doc_id, c.published) for c in exact]
+
+
+@pytest.mark.parametrize("mode", ["vector", "bm25", "hybrid"])
+def test_the_best_articles_alone_are_ranked_as_among_all(
+    corpus: Path, embedder: MiniLMEmbedder, mode: str
+) -> None:
+    r = retriever(corpus, embedder)
+    for question, filters in [
+        ("Why did the Paylark app go down?", None),
+        ("How many dock workers are on strike?", Filters(as_of=date(2024, 12, 5))),
+    ]:
+        everything = r.rank_articles(question, filters, mode)  # type: ignore[arg-type]
+        best = r.rank_articles(question, filters, mode, limit=3)  # type: ignore[arg-type]
+        assert len(best) == 3 < len(everything)
+        for a, b in zip(best, everything, strict=False):
+            assert (a.doc_id, a.score, a.copies) == (b.doc_id, b.score, b.copies)
+            assert [c.id for c in a.chunks[:2]] == [c.id for c in b.chunks[:2]]
+
+
+def test_a_chunk_repeating_a_better_one_makes_the_next_one_read(
+    tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    store = Store(make_client(tmp_path / "chroma"), "repeats")
+    doc = Document(id="tram", title="Tram", text="x", published="2024-05-01")
+    texts = ["Zorblat trams run all night.", "Zorblat trams run all night.", "Tickets cost 2."]
+    chunks = [
+        Chunk(f"tram:{i}", "tram", i, t, 30 * i, 30 * i + len(t)) for i, t in enumerate(texts)
+    ]
+    store.put_document(doc, chunks, embedder.embed(texts))
+    r = Retriever(embedder, store, Index(store, None, tmp_path / "k.sqlite3"))
+    hits = [Hit(c.id, "tram", doc.published, 0.0) for c in chunks]
+    vector = embedder.embed(["night trams"])[0]
+    read = r._read([hits], vector, {})[0]
+    assert [c.id for c in read] == ["tram:0", "tram:1", "tram:2"]
+    assert read[0].score == pytest.approx(float(embedder.embed([texts[0]])[0] @ vector), abs=1e-3)
+    distinct = [hits[0], hits[2], hits[1]]
+    assert [c.id for c in r._read([distinct], vector, {})[0]] == ["tram:0", "tram:2"]
+
+
+def test_an_empty_store_finds_nothing(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    store = Store(make_client(tmp_path / "chroma"), "empty")
+    r = Retriever(embedder, store, Index(store, None, tmp_path / "k.sqlite3"))
+    for mode in ("vector", "bm25", "hybrid"):
+        assert r.search("dock strike", 4, mode=mode) == []  # type: ignore[arg-type]
+        assert r.search("dock strike", 4, Filters(as_of=date(2024, 1, 1)), mode=mode) == []  # type: ignore[arg-type]
+    assert store.query(embedder.embed(["x"])[0], 5, {"source": "CNN"}) == []
