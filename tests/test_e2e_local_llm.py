@@ -21,8 +21,7 @@ pytestmark = pytest.mark.llm
 
 
 @pytest.fixture(scope="module")
-def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The bundled model served as `make run` serves it: its URL and its log."""
+def local_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     model = ROOT / DEFAULT_PATH
     assert model.is_file(), f"{model} missing: `make model` assembles it (make test does)"
     port = free_port()
@@ -30,12 +29,7 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     with subprocess_server(
         serve_command(model, port=port), f"http://127.0.0.1:{port}/v1/models", 180, log
     ):
-        yield f"http://127.0.0.1:{port}/v1", log
-
-
-@pytest.fixture(scope="module")
-def local_llm(llm_server: tuple[str, Path]) -> str:
-    return llm_server[0]
+        yield f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture
