@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from index.chunk import split_sentences
 from qa.schemas import Citation, Passage, Sentence
 from qa.tokens import tokenize
-from qa.verify import Quote, best_quote, off_question, restates
+from qa.verify import Quote, best_quote, off_question, restates, stale
 
 NOT_ANSWERED = "The retrieved articles do not answer this question."
 
@@ -154,7 +154,15 @@ def check_sentence(
         elif not cited and others:  # show the closest quote it was checked against
             closest_n = max(others, key=lambda n: others[n].verdict.coverage)
             quotes, cited = {closest_n: others[closest_n]}, []
-    if carrying and question:
+    if carrying and question:  # an answer to "this week" from an article years older: stale
+        newest = max((p.published[:10] for p in passages if p.published), default=None)
+        gaps = {n: stale(question, by_n[n].published, newest) for n in carrying}
+        if all(gaps.values()):
+            n = carrying[0]
+            dated = f"recent news asked; its article ({by_n[n].published}) is {gaps[n]} days older"
+            kept = {n: quotes[n] for n in carrying}
+            return CheckedSentence(parsed.claim, carrying, False, dated, kept)
+        carrying = [n for n in carrying if not gaps[n]]
         n = carrying[0]  # its passage, not just the quote: the context that makes it an answer
         if off_question(parsed.claim, by_n[n].text, by_n[n].title, question):
             kept = {n: quotes[n] for n in carrying}

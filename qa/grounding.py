@@ -86,6 +86,7 @@ async def evaluate_claims(rows: list[dict[str, Any]], judge: Judge | None = None
     reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     labels: dict[str, bool] = {}
     correct: dict[str, list[bool]] = defaultdict(list)  # rows with a gold answer: still there?
+    raw: dict[str, list[bool]] = defaultdict(list)  # ...and there before the check
     timings: list[float] = []
     for number, row in enumerate(rows, start=1):
         try:
@@ -103,6 +104,7 @@ async def evaluate_claims(rows: list[dict[str, Any]], judge: Judge | None = None
         if row.get("gold_answer"):
             kept = " ".join(s.text for s in result.sentences if s.supported)
             correct[kind].append(bool(contains_answer(kept, row["gold_answer"])))
+            raw[kind].append(bool(contains_answer(row["answer"], row["gold_answer"])))
         for s in result.sentences:
             if s.reason:
                 reasons[kind][s.reason.split(" ")[0]] += 1
@@ -115,8 +117,11 @@ async def evaluate_claims(rows: list[dict[str, Any]], judge: Judge | None = None
             ("false_alarms" if labels[kind] else "recall"): share,
             "reasons": dict(reasons[kind]),
         }
-        if correct[kind]:  # the answer accuracy that survives the check
+        if correct[kind]:  # the answer accuracy that survives the check, and the right answers lost
             table[kind]["accuracy_after_check"] = _share(correct[kind])
+            table[kind]["accuracy_before_check"] = _share(raw[kind])
+            lost = [not kept for kept, was in zip(correct[kind], raw[kind], strict=True) if was]
+            table[kind]["right_answers_refused"] = _share(lost)
     wrong = [f for kind, flags in caught.items() if not labels[kind] for f in flags]
     right = [f for kind, flags in caught.items() if labels[kind] for f in flags]
     return {
@@ -140,9 +145,15 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for kind, row in results["kinds"].items():
         top = sorted(row["reasons"].items(), key=lambda kv: -kv[1])[:3]
+        accuracy = row.get("accuracy_after_check", "")
+        if accuracy != "":
+            accuracy = (
+                f"{accuracy} (before {row['accuracy_before_check']}; right answers refused "
+                f"{row['right_answers_refused']})"
+            )
         lines.append(
             f"| {kind} | {row['claims']} | {row.get('recall', '')} | {row.get('false_alarms', '')}"
-            f" | {row.get('accuracy_after_check', '')} | {', '.join(f'{k} {v}' for k, v in top)} |"
+            f" | {accuracy} | {', '.join(f'{k} {v}' for k, v in top)} |"
         )
     lines.append(
         f"| **all** | {sum(r['claims'] for r in results['kinds'].values())} | "

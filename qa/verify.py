@@ -241,4 +241,27 @@ def off_question(claim: str, passage: str, title: str | None, question: str) -> 
     return bool(names) and not any(seen.has(t) for t in names)
 
 
+# a question about the news of the moment: an answer from an article years older is another story
+_RECENT = re.compile(
+    r"\b(this (week|month|year|weekend|fall|autumn|summer|spring|winter)|last (week|month)"
+    r"|recent(ly)?|latest|newest|new|now|currently|today|yesterday|just)\b",
+    re.I,
+)
+STALE_DAYS = 365
+
+
+def stale(question: str, published: str | None, newest: str | None) -> int | None:
+    """Days by which the article carrying an answer is older than the newest passage, when the
+    question asks about recent news ("this week", "new", "latest") and the gap exceeds
+    STALE_DAYS (else None). Retrieval reaches back years for a word match: McGriddles (2016)
+    are not the "new treat" of a question asked in 2022, whose articles are from 2022."""
+    if not (published and newest and _RECENT.search(question)):
+        return None
+    try:
+        gap = (date.fromisoformat(newest[:10]) - date.fromisoformat(published[:10])).days
+    except ValueError:
+        return None
+    return gap if gap > STALE_DAYS else None
+
+
 _GENERIC = frozenset("new year years time people day days first last many much one".split())

@@ -180,3 +180,31 @@ def test_a_name_from_the_next_sentence_does_not_take_over_what_another_name_did(
     # said of "it", the rest may come from the next sentence
     text = "Ted Lasso is a comedy series. It received 20 nominations this year."
     assert verdict("Ted Lasso received 20 nominations.", text, "Emmy nominations")[0]
+
+
+def test_an_article_years_older_does_not_answer_a_question_about_recent_news() -> None:
+    def passage(n: int, text: str, title: str, published: str) -> Passage:
+        return Passage(
+            n=n, doc_id=f"d{n}", chunk_id=f"d{n}:0", title=title, published=published,
+            start=0, end=len(text), score=0.5, text=text,
+        )  # fmt: skip
+
+    old = passage(
+        1, "McDonald's will add McGriddles to its breakfast menu this fall.", "Menu", "2016-07-06"
+    )
+    fresh = passage(
+        2, "Wendy's is adding a sweet treat for breakfast.", "Wendy's treat", "2022-08-09"
+    )
+    answer = "McDonald's added McGriddles to its menu this fall [1]."
+    recent = check_answer(answer, [old, fresh], "Which new treat did McDonald's add to its menu?")
+    assert not recent.grounded
+    assert (
+        recent.sentences[0].reason
+        == "recent news asked; its article (2016-07-06) is 2225 days older"
+    )
+    # a question that does not ask about the news of the moment may be answered from any year
+    timeless = check_answer(answer, [old, fresh], "Which treat did McDonald's add to its menu?")
+    assert timeless.grounded
+    # nor is an article old when nothing newer was retrieved beside it
+    alone = check_answer(answer, [old], "Which new treat did McDonald's add to its menu?")
+    assert alone.grounded
