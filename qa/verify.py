@@ -75,6 +75,7 @@ def judge(
     covered = sum(found) / len(content)  # ranks quotes: the one that says most of it
     missing_numbers = [t for t in content if t.number and not evidence.has(t)]
     missing_numbers += _unbound_numbers(claim, evidence.tokens)
+    missing_numbers += _numbers_of_others(claim, evidence.tokens)
     if missing_numbers:
         return Verdict(False, f"number {missing_numbers[0].text} not in quote", covered)
     missing_names = [t for t, g in zip(content, given, strict=True) if t.name and not g]
@@ -111,6 +112,29 @@ def _unbound_numbers(claim: list[Token], quote: list[Token], reach: int = 4) -> 
         if not any(u.stem in near for u in units):
             unbound.append(t)
     return unbound
+
+
+def _numbers_of_others(claim: list[Token], quote: list[Token]) -> list[Token]:
+    """Numbers of the claim that the quote lists beside another item, while it lists the claim's
+    item with a number of its own: "bacon showed a 38% increase" is not carried by "eggs soared
+    38% ... and bacon 9.2%"."""
+    listed: dict[str, set[str]] = {}  # "bacon 9.2": the word just before a number
+    for word, number in zip(quote, quote[1:], strict=False):
+        if word.content and not word.number and number.number:
+            listed.setdefault(word.stem, set()).add(number.norm)
+    claim_stems = {t.stem for t in claim}
+    claim_numbers = {t.norm for t in claim if t.number}
+    wrong = []
+    for t in claim:
+        if not t.number:
+            continue
+        of = [w for w, numbers in listed.items() if t.norm in numbers]
+        if not of or any(w in claim_stems for w in of):
+            continue  # the quote gives it to nothing, or to a word the claim has
+        mine = [w for w in claim_stems if w in listed and not listed[w] & claim_numbers]
+        if mine:  # the claim's own item has another number in the quote
+            wrong.append(t)
+    return wrong
 
 
 def _negated_stems(tokens: list[Token], window: int = 4) -> set[str]:

@@ -208,3 +208,14 @@ def test_an_article_years_older_does_not_answer_a_question_about_recent_news() -
     # nor is an article old when nothing newer was retrieved beside it
     alone = check_answer(answer, [old], "Which new treat did McDonald's add to its menu?")
     assert alone.grounded
+
+
+def test_a_number_the_quote_lists_beside_another_item_is_not_the_claims() -> None:
+    text = (
+        "The cost of eggs has soared 38%, and prices for other goods have also jumped: flour is "
+        "up 22.7%, chicken 17.6%, milk 15.6% and bacon 9.2%."
+    )
+    assert verdict("The cost of eggs soared 38%.", text, "Grocery prices") == (True, None)
+    assert verdict("Bacon prices were up 9.2%.", text, "Grocery prices") == (True, None)
+    wrong = verdict("Bacon showed the largest price spike, a 38% increase.", text, "Grocery prices")
+    assert wrong == (False, "number 38 not in quote")
