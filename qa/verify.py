@@ -13,6 +13,7 @@ from datetime import date
 from functools import lru_cache
 
 from index.chunk import split_sentences
+from qa.numbers import misplaced_numbers
 from qa.roles import borrowed_name, names, roles_differ
 from qa.tokens import MONTHS, Evidence, Token, tokenize
 
@@ -74,8 +75,7 @@ def judge(
     given = [f or bool(premise and premise.has(t)) for t, f in zip(content, found, strict=True)]
     covered = sum(found) / len(content)  # ranks quotes: the one that says most of it
     missing_numbers = [t for t in content if t.number and not evidence.has(t)]
-    missing_numbers += _unbound_numbers(claim, evidence.tokens)
-    missing_numbers += _numbers_of_others(claim, evidence.tokens)
+    missing_numbers += misplaced_numbers(claim, evidence.tokens)
     if missing_numbers:
         return Verdict(False, f"number {missing_numbers[0].text} not in quote", covered)
     missing_names = [t for t, g in zip(content, given, strict=True) if t.name and not g]
@@ -92,49 +92,6 @@ def judge(
     if any(roles_differ(claim, reference) for reference in references):
         return Verdict(False, "roles differ from quote", covered)
     return Verdict(True, None, covered)
-
-
-def _unbound_numbers(claim: list[Token], quote: list[Token], reach: int = 4) -> list[Token]:
-    """Numbers of the claim that the quote never has beside the word they go with, although it
-    has that word: "1 months" is not carried by "six months" and a "1" elsewhere (or in the
-    title), nor "July 12" by "July 19" and a "12" elsewhere."""
-    unbound = []
-    quote_stems = {t.stem for t in quote if t.content}
-    for i, t in enumerate(claim):
-        if not t.number:
-            continue
-        beside = [u for u in (claim[i - 1] if i else None, *claim[i + 1 : i + 2]) if u]
-        units = [u for u in beside if u.content and not u.number and u.stem in quote_stems]
-        if not units:
-            continue
-        at = [j for j, q in enumerate(quote) if q.number and q.norm == t.norm]
-        near = {q.stem for j in at for q in quote[max(0, j - reach) : j + 1 + reach]}
-        if not any(u.stem in near for u in units):
-            unbound.append(t)
-    return unbound
-
-
-def _numbers_of_others(claim: list[Token], quote: list[Token]) -> list[Token]:
-    """Numbers of the claim that the quote lists beside another item, while it lists the claim's
-    item with a number of its own: "bacon showed a 38% increase" is not carried by "eggs soared
-    38% ... and bacon 9.2%"."""
-    listed: dict[str, set[str]] = {}  # "bacon 9.2": the word just before a number
-    for word, number in zip(quote, quote[1:], strict=False):
-        if word.content and not word.number and number.number:
-            listed.setdefault(word.stem, set()).add(number.norm)
-    claim_stems = {t.stem for t in claim}
-    claim_numbers = {t.norm for t in claim if t.number}
-    wrong = []
-    for t in claim:
-        if not t.number:
-            continue
-        of = [w for w, numbers in listed.items() if t.norm in numbers]
-        if not of or any(w in claim_stems for w in of):
-            continue  # the quote gives it to nothing, or to a word the claim has
-        mine = [w for w in claim_stems if w in listed and not listed[w] & claim_numbers]
-        if mine:  # the claim's own item has another number in the quote
-            wrong.append(t)
-    return wrong
 
 
 def _negated_stems(tokens: list[Token], window: int = 4) -> set[str]:

@@ -219,3 +219,19 @@ def test_a_number_the_quote_lists_beside_another_item_is_not_the_claims() -> Non
     assert verdict("Bacon prices were up 9.2%.", text, "Grocery prices") == (True, None)
     wrong = verdict("Bacon showed the largest price spike, a 38% increase.", text, "Grocery prices")
     assert wrong == (False, "number 38 not in quote")
+
+
+def test_a_number_keeps_its_role_word() -> None:
+    text = (
+        "The council could raise the minimum wage for fast food workers to up to $22 an hour, "
+        "well above the $15 an hour in the state."
+    )
+    title = "New California law could raise fast-food wages"
+    assert verdict("The law could raise the minimum wage to $22 an hour.", text, title) == (
+        True,
+        None,
+    )
+    wrong = verdict("The law could raise the minimum wage to $15 an hour.", text, title)
+    assert wrong == (False, "number 15 not in quote")
+    # a number the quote gives no other number's role word is left alone
+    assert verdict("The state minimum wage is $15 an hour.", text, title)[0] is True
