@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,26 @@ def test_ask_holds_a_risky_sentence_for_the_judge_and_keeps_the_order(
         f"{judged_api}/ask", json={"question": "What weapons were supplied to Russia?"}, timeout=60
     ).json()
     assert answer["grounded"] and answer["sentences"][0]["supported"]
+
+
+def test_two_users_at_once_both_get_their_risky_sentences_judged(
+    judged_api: str, fake_llm: FakeLLM
+) -> None:
+    passages = httpx.post(
+        f"{judged_api}/search", json={"query": "rocket launchers supplied to Russia"}, timeout=60
+    ).json()["passages"]
+    n = next(p["n"] for p in passages if "240mm" in p["text"])
+    fake_llm.reply = f"North Korea supplied 240mm multiple rocket launchers to Russia [{n}]."
+    fake_llm.judge_yes = 0.2
+    question = {"question": "What weapons were supplied to Russia?"}
+    with ThreadPoolExecutor(2) as pool:  # the judge's calls queue with the other user's answer
+        bodies = list(
+            pool.map(lambda _: httpx.post(f"{judged_api}/ask", json=question, timeout=60), "ab")
+        )
+    for body in (b.json() for b in bodies):
+        assert not body["grounded"] and body["sentences"][0]["reason"] == REASON
+        assert body["passages"] and "judge" in body["timings_ms"]
+    assert sum(1 for r in fake_llm.requests if r.get("logprobs")) == 2
 
 
 def test_check_endpoint_and_command_use_the_judge(judged_api: str, fake_llm: FakeLLM) -> None:
