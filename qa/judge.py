@@ -42,10 +42,14 @@ class Judge:
         return any(t.negation for t in claim + quote) or len(mentions(claim)) >= 2
 
     async def review(self, sentence: CheckedSentence, passages: list[Passage]) -> CheckedSentence:
-        """The sentence as it stands after the second reading (unsupported, with the reason,
-        when the LLM does not find it in the quote)."""
+        """The sentence as it stands after the second reading, if it wants one."""
         if not self.wants(sentence, passages):
             return sentence
+        return await self.reread(sentence, passages)
+
+    async def reread(self, sentence: CheckedSentence, passages: list[Passage]) -> CheckedSentence:
+        """The second reading: unsupported, with the reason, when the LLM does not find the
+        sentence in its quote."""
         messages = self.messages(sentence, passages)
         if await self.llm.yes_probability(messages) >= self.threshold:
             return sentence

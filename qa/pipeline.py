@@ -150,28 +150,31 @@ class QAService:
             checked: list[CheckedSentence] = []
             # sentences waiting for the judge (and those after them, to keep their order); it
             # reads them once the answer is written, as the LLM runs one request at a time
-            held: list[CheckedSentence] = []
+            held: list[tuple[CheckedSentence, bool]] = []  # and whether the judge reads it
             model, usage = self.llm.model, dict[str, int]()
             messages = self.prompts.answer_messages(standalone, passages, _as_of(filters))
             async for piece in self.llm.stream(messages, self.max_tokens):
                 model, usage = piece.model or model, piece.usage or usage
                 for parsed in splitter.feed(piece.text):
                     sentence = check_sentence(parsed, passages, standalone)
-                    if held or (self.judge and self.judge.wants(sentence, passages)):
-                        held.append(sentence)
+                    wanted = bool(self.judge and self.judge.wants(sentence, passages))
+                    if held or wanted:
+                        held.append((sentence, wanted))
                         continue
                     checked.append(sentence)
                     yield _checked(sentence, passages)
                     timings.setdefault("first_sentence", _ms(clock))
                 if piece.text:
-                    draft = " ".join([*(s.claim for s in held), splitter.pending])
+                    draft = " ".join([*(s.claim for s, _ in held), splitter.pending])
                     yield Delta(piece.text, draft.strip())
-            held += [check_sentence(p, passages, standalone) for p in splitter.close()]
+            for parsed in splitter.close():
+                sentence = check_sentence(parsed, passages, standalone)
+                held.append((sentence, bool(self.judge and self.judge.wants(sentence, passages))))
             timings["generate"] = _ms(clock)
             judged = time.perf_counter()
-            for sentence in held:
-                if self.judge:
-                    sentence = await self.judge.review(sentence, passages)
+            for sentence, wanted in held:
+                if self.judge and wanted:
+                    sentence = await self.judge.reread(sentence, passages)
                 checked.append(sentence)
                 yield _checked(sentence, passages)
                 timings.setdefault("first_sentence", _ms(clock))
