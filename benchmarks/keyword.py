@@ -28,7 +28,8 @@ from index.chunk import chunk_text
 from index.dedup import DuplicateFinder, DuplicateGroups, find_groups, record
 from index.keyword import KeywordChunk, KeywordFilter, KeywordIndex, Tokenizer
 from index.load import Document
-from index.store import StoredChunk, chunk_metadata
+from index.records import chunk_metadata
+from index.store import StoredChunk
 from qa.evaluate import CUTOFFS, EvalQuestion, percentile, retrieval_scores
 from qa.fusion import fuse
 from qa.retrieve import RetrievalConfig, day_end_ts

@@ -12,7 +12,8 @@ import structlog
 from index.chunk import chunk_text
 from index.embed import Embedder
 from index.load import Document, LoadError, iter_files, load_path
-from index.store import INDEX_FORMAT, Store
+from index.records import INDEX_FORMAT
+from index.store import Store
 
 log = structlog.get_logger(__name__)
 Outcome = Literal["added", "updated", "unchanged"]

@@ -27,7 +27,7 @@ import apsw
 import bm25s
 import Stemmer
 
-from index.store import META_PREFIX
+from index.records import META_PREFIX
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
 FORMAT = "fts5-2"  # bumped when the schema or tokenization changes: the file is then rebuilt

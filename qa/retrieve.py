@@ -17,7 +17,8 @@ import numpy as np
 from index.embed import Embedder
 from index.index import Index
 from index.keyword import Hit, KeywordFilter, KeywordIndex
-from index.store import META_PREFIX, Store, StoredChunk
+from index.records import META_PREFIX
+from index.store import Store, StoredChunk
 from qa.fusion import RankedArticle, distinct, make_article, rank_groups
 from qa.schemas import Filters, Passage
 

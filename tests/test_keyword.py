@@ -14,7 +14,8 @@ from index.index import Index
 from index.ingest import Ingestor
 from index.keyword import KeywordChunk, KeywordFilter, KeywordIndex
 from index.load import Document, iter_files, load_path
-from index.store import Store, chunk_metadata, make_client
+from index.records import chunk_metadata
+from index.store import Store, make_client
 from tests.conftest import SAMPLE_DIR
 
 
