@@ -247,18 +247,29 @@ def test_chroma_server_mode_and_503_when_it_goes_away(
         server.__exit__(None, None, None)
 
 
-def test_ask_sends_the_model_trimmed_passages_with_exact_offsets(
-    sample_data: Path, settings: Settings, embedder: MiniLMEmbedder, fake_llm: FakeLLM
-) -> None:
+def ask(client: httpx.Client) -> httpx.Response:
+    return client.post("/ask", json={"question": QUESTION})
+
+
+@pytest.fixture
+def trimmed_api(
+    sample_data: Path, settings: Settings, embedder: MiniLMEmbedder
+) -> Iterator[httpx.Client]:
+    """The sample corpus served with passages trimmed to 200 tokens."""
     trimmed = settings.model_copy(update={"passage_budget": 200})
     with (
         serve_app(create_app(trimmed, embedder=embedder)) as url,
         httpx.Client(base_url=url, timeout=30) as c,
     ):
-        body = c.post("/ask", json={"question": QUESTION}).json()
-        articles = {
-            p["doc_id"]: c.get(f"/documents/{p['doc_id']}").json() for p in body["passages"]
-        }
+        yield c
+
+
+def test_ask_sends_the_model_trimmed_passages_with_exact_offsets(
+    trimmed_api: httpx.Client, fake_llm: FakeLLM
+) -> None:
+    c = trimmed_api
+    body = ask(c).json()
+    articles = {p["doc_id"]: c.get(f"/documents/{p['doc_id']}").json() for p in body["passages"]}
     assert body["grounded"] is True and "240mm" in body["answer"]
     assert "trim" in body["timings_ms"]
     prompt = fake_llm.requests[-1]["messages"][-1]["content"]
@@ -273,15 +284,10 @@ def test_ask_sends_the_model_trimmed_passages_with_exact_offsets(
 
 
 def test_two_users_asking_at_once_both_get_trimmed_cited_answers(
-    sample_data: Path, settings: Settings, embedder: MiniLMEmbedder, fake_llm: FakeLLM
+    trimmed_api: httpx.Client, fake_llm: FakeLLM
 ) -> None:
-    trimmed = settings.model_copy(update={"passage_budget": 200})
-    with (
-        serve_app(create_app(trimmed, embedder=embedder)) as url,
-        httpx.Client(base_url=url, timeout=30) as c,
-        ThreadPoolExecutor(2) as pool,
-    ):
-        bodies = list(pool.map(lambda _: c.post("/ask", json={"question": QUESTION}).json(), "ab"))
+    with ThreadPoolExecutor(2) as pool:
+        bodies = [r.json() for r in pool.map(lambda _: ask(trimmed_api), "ab")]
     first, second = bodies
     assert first["grounded"] and second["grounded"] and "240mm" in first["answer"]
     assert first["passages"] == second["passages"] and first["citations"] == second["citations"]

@@ -122,14 +122,19 @@ def stream(url: str, question: str) -> list[tuple[str, Any]]:
         return read_sse(client, {"question": question, "stream": True})
 
 
+def risky_reply(url: str) -> tuple[str, int]:
+    """A sentence with two names (risky), citing the passage of the sample that has it."""
+    passages = httpx.post(
+        f"{url}/search", json={"query": "rocket launchers supplied to Russia"}, timeout=60
+    ).json()["passages"]
+    n = next(p["n"] for p in passages if "240mm" in p["text"])
+    return f"North Korea supplied 240mm multiple rocket launchers to Russia [{n}].", n
+
+
 def test_ask_holds_a_risky_sentence_for_the_judge_and_keeps_the_order(
     judged_api: str, fake_llm: FakeLLM
 ) -> None:
-    passages = httpx.post(
-        f"{judged_api}/search", json={"query": "rocket launchers supplied to Russia"}, timeout=60
-    ).json()["passages"]
-    n = next(p["n"] for p in passages if "240mm" in p["text"])
-    first = f"North Korea supplied 240mm multiple rocket launchers to Russia [{n}]."
+    first, n = risky_reply(judged_api)
     fake_llm.reply = f"{first} It also prepared suicide drones [{n}]."
     fake_llm.judge_yes = 0.2
     events = stream(judged_api, "What weapons were supplied to Russia?")
@@ -154,11 +159,7 @@ def test_ask_holds_a_risky_sentence_for_the_judge_and_keeps_the_order(
 def test_two_users_at_once_both_get_their_risky_sentences_judged(
     judged_api: str, fake_llm: FakeLLM
 ) -> None:
-    passages = httpx.post(
-        f"{judged_api}/search", json={"query": "rocket launchers supplied to Russia"}, timeout=60
-    ).json()["passages"]
-    n = next(p["n"] for p in passages if "240mm" in p["text"])
-    fake_llm.reply = f"North Korea supplied 240mm multiple rocket launchers to Russia [{n}]."
+    fake_llm.reply, _ = risky_reply(judged_api)
     fake_llm.judge_yes = 0.2
     question = {"question": "What weapons were supplied to Russia?"}
     with ThreadPoolExecutor(2) as pool:  # the judge's calls queue with the other user's answer
