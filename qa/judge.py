@@ -25,7 +25,7 @@ REASON = "a second reading finds the quote does not say it"
 
 
 class Judge:
-    def __init__(self, llm: LLM, prompts: Prompts, scope: Scope = "risky", threshold: float = 0.6):
+    def __init__(self, llm: LLM, prompts: Prompts, scope: Scope = "risky", threshold: float = 0.7):
         self.llm = llm
         self.prompts = prompts
         self.scope = scope

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     # a second reading by the LLM of the sentences the word rules pass but cannot be sure of
     # (qa/judge.py: negations, two or more names); kept when P(yes) >= the threshold
     judge: Literal["off", "risky", "all"] = "risky"
-    judge_threshold: float = Field(0.6, ge=0, le=1)
+    judge_threshold: float = Field(0.7, ge=0, le=1)
     max_top_k: int = Field(20, ge=1)
     max_question_chars: int = Field(1000, ge=10)
     max_body_bytes: int = Field(20_000_000, ge=1024)
