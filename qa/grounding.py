@@ -38,7 +38,8 @@ async def check(request: CheckRequest, judge: Judge | None = None) -> CheckRespo
     passages = request.as_passages()
     result = await run_in_threadpool(check_answer, request.answer, passages, request.question)
     if judge is not None:
-        result = assemble([await judge.review(c, passages) for c in result.checked], passages)
+        reviewed = [await judge.review(c, passages, request.question) for c in result.checked]
+        result = assemble(reviewed, passages)
     return CheckResponse(
         grounded=result.grounded,
         sentences=[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -58,11 +58,12 @@ class LLM(ABC):
             whole.usage = piece.usage or whole.usage
         return whole
 
-    async def yes_probability(self, messages: list[Message]) -> float:
-        """How sure the model is that the answer to a yes/no question is yes, in [0, 1]. This
-        default reads a one-word reply; backends with token probabilities do better."""
-        reply = await self.complete(messages, 2)
-        return 1.0 if reply.text.strip().lower().startswith("yes") else 0.0
+    async def choose(self, messages: list[Message], options: Sequence[str]) -> dict[str, float]:
+        """How likely the model's reply starts with each of `options` (one-word answers such as
+        "yes"/"no" or option letters), normalised over them. This default reads a short reply:
+        1 for the option it wrote; backends with token probabilities do better."""
+        reply = (await self.complete(messages, 2)).text.strip().lower()
+        return {o: float(reply.startswith(o.lower())) for o in options}
 
     async def ping(self) -> None:  # noqa: B027 - optional readiness check
         """Raise `LLMError` when the LLM is not reachable."""
@@ -112,9 +113,9 @@ class OpenAIChat(LLM):
         except _UPSTREAM as exc:  # our own bugs are not "the LLM failed"
             raise _translate(exc, self._secrets) from exc
 
-    async def yes_probability(self, messages: list[Message]) -> float:
-        """P(yes) / (P(yes) + P(no)) over the first token's top probabilities (servers that
-        give none: the word it wrote)."""
+    async def choose(self, messages: list[Message], options: Sequence[str]) -> dict[str, float]:
+        """Each option's share of the first token's top probabilities (servers that give none:
+        the word it wrote)."""
         try:
             reply = await self.client.chat.completions.create(
                 model=self.model,
@@ -129,15 +130,15 @@ class OpenAIChat(LLM):
         choice = reply.choices[0] if reply.choices else None
         first = choice.logprobs.content if choice and choice.logprobs else None
         if not first:
-            word = (choice.message.content or "") if choice else ""
-            return 1.0 if word.strip().lower().startswith("yes") else 0.0
-        odds = {"yes": 0.0, "no": 0.0}
+            word = (choice.message.content or "").strip().lower() if choice else ""
+            return {o: float(word.startswith(o.lower())) for o in options}
+        odds = dict.fromkeys((o.lower() for o in options), 0.0)
         for candidate in first[0].top_logprobs:
-            word = candidate.token.strip().lower()
+            word = candidate.token.strip().lower().rstrip(".")
             if word in odds:
                 odds[word] += math.exp(candidate.logprob)
-        total = odds["yes"] + odds["no"]
-        return odds["yes"] / total if total else 0.0
+        total = sum(odds.values())
+        return {o: odds[o.lower()] / total if total else 0.0 for o in options}
 
     async def ping(self) -> None:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing, asynccontextmanager
 from typing import TYPE_CHECKING, cast
 
@@ -116,9 +116,9 @@ class BoundedLLM(LLM):
                 count = usage.get(f"{kind}_tokens", texts if kind == "completion" else 0)
                 self.metrics.llm_tokens.labels(kind).inc(count)
 
-    async def yes_probability(self, messages: list[Message]) -> float:
+    async def choose(self, messages: list[Message], options: Sequence[str]) -> dict[str, float]:
         async with self._slot():
-            return await self.inner.yes_probability(messages)
+            return await self.inner.choose(messages, options)
 
     async def ping(self) -> None:
         await self.inner.ping()

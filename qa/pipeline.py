@@ -157,7 +157,7 @@ class QAService:
                 model, usage = piece.model or model, piece.usage or usage
                 for parsed in splitter.feed(piece.text):
                     sentence = check_sentence(parsed, passages, standalone)
-                    wanted = bool(self.judge and self.judge.wants(sentence, passages))
+                    wanted = bool(self.judge and self.judge.wants(sentence, passages, standalone))
                     if held or wanted:
                         held.append((sentence, wanted))
                         continue
@@ -169,12 +169,13 @@ class QAService:
                     yield Delta(piece.text, draft.strip())
             for parsed in splitter.close():
                 sentence = check_sentence(parsed, passages, standalone)
-                held.append((sentence, bool(self.judge and self.judge.wants(sentence, passages))))
+                wanted = bool(self.judge and self.judge.wants(sentence, passages, standalone))
+                held.append((sentence, wanted))
             timings["generate"] = _ms(clock)
             judged = time.perf_counter()
             for sentence, wanted in held:
                 if self.judge and wanted:
-                    sentence = await self.judge.reread(sentence, passages)
+                    sentence = await self.judge.reread(sentence, passages, standalone)
                 checked.append(sentence)
                 yield _checked(sentence, passages)
                 timings.setdefault("first_sentence", _ms(clock))

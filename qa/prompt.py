@@ -47,13 +47,15 @@ class Prompts:
     condense: str
     judge_system: str  # the second reading of risky sentences (qa/judge.py)
     judge: str
+    choice_system: str  # ...and of bare answers: which name of the quote answers the question
+    choice: str
 
     @classmethod
     def load(cls, directory: Traversable | Path = PROMPTS_DIR) -> Prompts:
         def read(name: str) -> str:
             return directory.joinpath(f"{name}.txt").read_text(encoding="utf-8").strip()
 
-        names = ("system", "answer", "passage", "condense", "judge_system", "judge")
+        names = "system answer passage condense judge_system judge choice_system choice".split()
         return cls(*(read(name) for name in names))
 
     def answer_messages(

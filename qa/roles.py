@@ -5,7 +5,9 @@ meaning of another sentence."""
 
 from __future__ import annotations
 
-from qa.tokens import Evidence, Token
+import re
+
+from qa.tokens import Evidence, Token, tokenize
 
 ROLE_WORDS = frozenset("to from by against into toward towards".split())
 _COORDINATION = frozenset("and or vs versus".split())  # "A and B": no roles to swap
@@ -41,6 +43,23 @@ def _runs(tokens: list[Token]) -> list[tuple[int, int]]:
         runs.append((i, j))
         i = j + 1
     return runs
+
+
+def name_spans(text: str) -> list[str]:
+    """The names of `text` as written ("Sri Lanka", "Bed Bath & Beyond"), in order, once each."""
+    tokens = tokenize(text)
+    found: list[str] = []
+    for i, j in _runs(tokens):
+        pattern = r"\W+".join(re.escape(t.text) for t in tokens[i : j + 1])
+        match = re.search(pattern, text)
+        if not match:
+            continue
+        name = match.group(0)
+        if name.count("(") > name.count(")") and text[match.end() : match.end() + 1] == ")":
+            name += ")"  # "Bed Bath & Beyond (BBBY)"
+        if name not in found:
+            found.append(name)
+    return found
 
 
 def roles_differ(claim: list[Token], quote: list[Token]) -> bool:

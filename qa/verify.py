@@ -144,7 +144,7 @@ def best_quote(
     """The quote of `text` that carries `claim` (a supported one first, then the closest)."""
     tokens = tokenize(as_read(claim))
     premise = Evidence(tokenize(question)) if question else None
-    open_question = bool(question) and not _YES_NO.match(question or "")
+    open_question = bool(question) and not yes_no(question or "")
     head = header(title, published, tokens)
     best: Quote | None = None
     for start, end, unit, split in _units(text):
@@ -194,11 +194,15 @@ _YES_NO = re.compile(
 )
 
 
+def yes_no(question: str) -> bool:
+    return bool(_YES_NO.match(question))
+
+
 def restates(claim: str, question: str) -> bool:
     """The claim adds no content word to an open question: it echoes it rather than answers
     (a small model's way of answering what the passages do not say). Yes/no questions can be
     answered in their own words, so they are left alone."""
-    if _YES_NO.match(question):
+    if yes_no(question):
         return False
     asked = Evidence(tokenize(question))
     content = [t for t in tokenize(claim) if t.content]

@@ -57,6 +57,7 @@ class FakeLLM:
     delay_s: float = 0.0
     judge_yes: float = 0.9  # P("yes") it gives a yes/no question asked with logprobs
     judge_logprobs: bool = True  # False: a server that answers the word without logprobs
+    choice: dict[str, float] = field(default_factory=lambda: {"A": 1.0})  # option letter odds
     requests: list[dict[str, Any]] = field(default_factory=list)
     cancelled: int = 0
     in_flight: int = 0  # non-streamed requests being answered now
@@ -64,7 +65,7 @@ class FakeLLM:
 
     def reset(self) -> None:
         self.reply, self.quote, self.mode, self.delay_s = None, None, "ok", 0.0
-        self.judge_yes, self.judge_logprobs = 0.9, True
+        self.judge_yes, self.judge_logprobs, self.choice = 0.9, True, {"A": 1.0}
         self.requests.clear()
         self.cancelled = self.in_flight = self.most_in_flight = 0
 
@@ -102,8 +103,9 @@ def create_fake_llm_app(state: FakeLLM) -> FastAPI:
                 state.in_flight -= 1
         text = state.answer_for(body)
         created = int(time.time())
-        if body.get("logprobs"):  # the judge's yes/no question
-            return judge_reply(state, created)
+        if body.get("logprobs"):  # the judge's yes/no question, or its choice of an option
+            options = "Options:" in body["messages"][-1]["content"]
+            return judge_reply(state, created, state.choice if options else None)
         if not body.get("stream"):
             usage = {
                 "prompt_tokens": len(str(body["messages"])) // 4,
@@ -176,16 +178,16 @@ def completion(
     }
 
 
-def judge_reply(state: FakeLLM, created: int) -> dict[str, Any]:
-    """The first token of a yes/no answer, with its top probabilities (unless told not to)."""
-    yes = state.judge_yes
-    word = "yes" if yes >= 0.5 else "no"
-    top = [
-        {"token": "yes", "logprob": math.log(max(yes, 1e-9)), "bytes": None},
-        {"token": "no", "logprob": math.log(max(1 - yes, 1e-9)), "bytes": None},
-        {"token": "The", "logprob": math.log(1e-3), "bytes": None},
-    ]
-    first = {"token": word, "logprob": top[0 if word == "yes" else 1]["logprob"], "bytes": None}
+def judge_reply(
+    state: FakeLLM, created: int, choice: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """The first token of a yes/no answer (or of an option letter, given `choice`'s odds), with
+    its top probabilities (unless told not to)."""
+    odds = choice or {"yes": state.judge_yes, "no": 1 - state.judge_yes}
+    word = max(odds, key=lambda w: odds[w])
+    top = [{"token": w, "logprob": math.log(max(p, 1e-9)), "bytes": None} for w, p in odds.items()]
+    top.append({"token": "The", "logprob": math.log(1e-3), "bytes": None})
+    first = {"token": word, "logprob": math.log(max(odds[word], 1e-9)), "bytes": None}
     logprobs = {"content": [{**first, "top_logprobs": top}]} if state.judge_logprobs else None
     usage = {"prompt_tokens": 60, "completion_tokens": 1, "total_tokens": 61}
     return completion(word, created, usage, logprobs, "length")
