@@ -10,7 +10,14 @@ from datetime import date
 import structlog
 from starlette.concurrency import run_in_threadpool
 
-from qa.answer import CheckedSentence, SentenceStream, assemble, check_sentence, citation_for
+from qa.answer import (
+    CheckedSentence,
+    ParsedSentence,
+    SentenceStream,
+    assemble,
+    check_sentence,
+    citation_for,
+)
 from qa.judge import Judge
 from qa.llm import LLM, LLMError
 from qa.prompt import Prompts
@@ -153,11 +160,17 @@ class QAService:
             held: list[tuple[CheckedSentence, bool]] = []  # and whether the judge reads it
             model, usage = self.llm.model, dict[str, int]()
             messages = self.prompts.answer_messages(standalone, passages, _as_of(filters))
+
+            def check(parsed: ParsedSentence) -> tuple[CheckedSentence, bool]:
+                sentence = check_sentence(parsed, passages, standalone)
+                return sentence, bool(
+                    self.judge and self.judge.wants(sentence, passages, standalone)
+                )
+
             async for piece in self.llm.stream(messages, self.max_tokens):
                 model, usage = piece.model or model, piece.usage or usage
                 for parsed in splitter.feed(piece.text):
-                    sentence = check_sentence(parsed, passages, standalone)
-                    wanted = bool(self.judge and self.judge.wants(sentence, passages, standalone))
+                    sentence, wanted = check(parsed)
                     if held or wanted:
                         held.append((sentence, wanted))
                         continue
@@ -167,10 +180,7 @@ class QAService:
                 if piece.text:
                     draft = " ".join([*(s.claim for s, _ in held), splitter.pending])
                     yield Delta(piece.text, draft.strip())
-            for parsed in splitter.close():
-                sentence = check_sentence(parsed, passages, standalone)
-                wanted = bool(self.judge and self.judge.wants(sentence, passages, standalone))
-                held.append((sentence, wanted))
+            held += [check(parsed) for parsed in splitter.close()]
             timings["generate"] = _ms(clock)
             judged = time.perf_counter()
             for sentence, wanted in held:
