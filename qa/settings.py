@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     # their best sentences within it (qa/trim.py); 0 sends them whole. Measured in the README.
     passage_budget: int = Field(400, ge=0)
     # a second reading by the LLM of the sentences the word rules pass but cannot be sure of
-    # (qa/judge.py: negations, two or more names); kept when P(yes) >= the threshold
+    # (qa/judge.py: negations, two or more names, bare answers); a yes/no reading keeps a
+    # sentence when P(yes) >= the threshold
     judge: Literal["off", "risky", "all"] = "risky"
     judge_threshold: float = Field(0.7, ge=0, le=1)
     max_top_k: int = Field(20, ge=1)
