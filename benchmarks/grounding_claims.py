@@ -16,9 +16,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from qa.answer import ParsedSentence, parse_answer, with_markers
-from qa.evaluate import normalize
-from qa.tokens import STOPWORDS
+from qa.checking.answer import ParsedSentence, parse_answer, with_markers
+from qa.checking.tokens import STOPWORDS
+from qa.eval.answers import normalize
 
 _AUX = re.compile(
     r"\b(is|are|was|were|will|has|have|had|can|could|would|should|did|does|do|must)\b"

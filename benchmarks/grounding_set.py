@@ -32,11 +32,11 @@ import Stemmer
 
 from index.chunk import Chunk, chunk_text
 from index.load import Document, iter_files, load_path
-from qa.evaluate import normalize
-from qa.llm import OpenAIChat
+from qa.domain import Passage
+from qa.eval.answers import normalize
+from qa.llm.openai_chat import OpenAIChat
 from qa.prompt import Prompts
-from qa.schemas import Passage
-from qa.settings import Settings
+from qa.settings import LOCAL_LLM_PORT, LOCAL_MODEL_ALIAS, Settings
 
 NEWS_DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "news-dev"
 OUT = Path(__file__).resolve().parents[1] / "data" / "eval" / "grounding"
@@ -207,8 +207,8 @@ def main() -> None:
         "--inline", action="store_true", help="write passage texts (only for our own articles)"
     )
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--llm", default="http://127.0.0.1:8081/v1")
-    parser.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
+    parser.add_argument("--llm", default=f"http://127.0.0.1:{LOCAL_LLM_PORT}/v1")
+    parser.add_argument("--model", default=LOCAL_MODEL_ALIAS)
     parser.add_argument("--limit", type=int)
     args = parser.parse_args()
     if args.action == "generate":

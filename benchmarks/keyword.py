@@ -4,7 +4,7 @@ at news-dev's scale (~59k chunks).
 
 Both rank the same chunks (index.chunk, 128 tokens / 24 overlap, title prepended, as ingest
 does) with the same tokens (bm25s: English stopwords, Snowball stemmer); articles are ranked
-as `qa eval --mode bm25` does (`qa.fusion.fuse`: as_of filter, recency prior, wire copies as
+as `qa eval --mode bm25` does (`qa.retrieval.fusion.fuse`: as_of filter, recency prior, wire copies as
 one article).
 
     python -m benchmarks.keyword [--adds 20] [--out var/keyword-bench.json]
@@ -30,9 +30,9 @@ from index.keyword import KeywordChunk, KeywordFilter, KeywordIndex, Tokenizer
 from index.load import Document
 from index.records import chunk_metadata
 from index.store import StoredChunk
-from qa.evaluate import CUTOFFS, EvalQuestion, percentile, retrieval_scores
-from qa.fusion import fuse
-from qa.retrieve import RetrievalConfig, day_end_ts
+from qa.eval.answers import CUTOFFS, EvalQuestion, percentile, retrieval_scores
+from qa.retrieval.fusion import fuse
+from qa.retrieval.retriever import RetrievalConfig, day_end_ts
 
 Search = Callable[[str, int, KeywordFilter], list[tuple[str, float]]]
 POOL = RetrievalConfig().pool

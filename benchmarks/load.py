@@ -29,12 +29,12 @@ from typing import Any
 
 import httpx
 
-from qa.testing import free_port, subprocess_server
+from qa.testing.servers import free_port, subprocess_server
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "data" / "eval" / "sample-questions.jsonl"
 FAKE_LLM = (
-    "import sys, uvicorn; from tests.fake_llm import FakeLLM, create_fake_llm_app; "
+    "import sys, uvicorn; from qa.testing.llm_server import FakeLLM, create_fake_llm_app; "
     "uvicorn.run(create_fake_llm_app(FakeLLM()), host='127.0.0.1', port=int(sys.argv[1]), "
     "log_level='warning')"
 )
@@ -56,14 +56,14 @@ def service(work: Path, rate_limit: str) -> Iterator[str]:
         "QA_LOG_LEVEL": "WARNING",
     }
     subprocess.run(
-        [sys.executable, "-m", "qa.cli", "ingest", "--quiet", str(ROOT / "data" / "sample")],
+        [sys.executable, "-m", "qa.cli.main", "ingest", "--quiet", str(ROOT / "data" / "sample")],
         env=env,
         cwd=ROOT,
         check=True,
         stdout=subprocess.DEVNULL,
     )
     llm = [sys.executable, "-c", FAKE_LLM, str(llm_port)]
-    api = [sys.executable, "-m", "qa.cli", "serve", "--port", str(api_port)]
+    api = [sys.executable, "-m", "qa.cli.main", "serve", "--port", str(api_port)]
     with (
         subprocess_server(
             llm, f"http://127.0.0.1:{llm_port}/v1/models", 180, work / "llm.log", env, ROOT

@@ -20,12 +20,12 @@ from index.index import Index
 from index.ingest import Ingestor
 from index.load import Document
 from index.store import Store, make_client
-from qa.evaluate import EvalQuestion, markdown_table, run_eval
+from qa.eval.answers import EvalQuestion, markdown_table, run_eval
 from qa.logs import configure_logging
-from qa.retrieve import MODES, Retriever
+from qa.retrieval.retriever import Retriever
 from qa.services import KEYWORD_FILE
-from qa.settings import Settings
-from qa.testing import serve_app
+from qa.settings import JUDGE_SCOPES, RETRIEVAL_MODES, Settings
+from qa.testing.servers import serve_app
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS_DEV = ROOT.parent / "shared" / "eval" / "news-dev"
@@ -73,8 +73,8 @@ def ingest_ratio(docs: list[Document], settings: Settings, embedder: MiniLMEmbed
 
 def sample_api_first_sentence(settings: Settings, model: Path, log: Path) -> dict:
     """New questions on the sample corpus through the API's /v1 stream, on a warm server."""
-    from qa.app import create_app
     from qa.services import build_index, build_store
+    from qa.web.app import create_app
 
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -91,7 +91,7 @@ def sample_api_first_sentence(settings: Settings, model: Path, log: Path) -> dic
 
 def parse_config(text: str) -> Config:
     budget, _, judge = text.partition(":")
-    if judge not in ("off", "risky", "all"):
+    if judge not in JUDGE_SCOPES:
         raise SystemExit(f"--configs: {text!r} is not BUDGET:off|risky|all")
     return int(budget), judge  # type: ignore[return-value]
 
@@ -145,7 +145,7 @@ def main() -> None:
         for q in queries
         if set(q["gold_doc_ids"]) & present
     ]
-    results = run_eval(retriever, questions, list(MODES))
+    results = run_eval(retriever, questions, list(RETRIEVAL_MODES))
     report["retrieval"] = {mode: r["retrieval"] for mode, r in results.items()}
     print(markdown_table(results), flush=True)
     report["ingest_vs_embedding"] = ingest_ratio(docs[: args.ratio_articles], settings, embedder)

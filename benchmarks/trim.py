@@ -19,10 +19,10 @@ from index.chunk import count_tokens
 from index.embed import MiniLMEmbedder
 from index.index import Index
 from index.store import Store, make_client
-from qa.evaluate import normalize
+from qa.domain import Filters, Passage
+from qa.eval.answers import normalize
 from qa.prompt import Prompts
-from qa.retrieve import Retriever
-from qa.schemas import Filters, Passage
+from qa.retrieval.retriever import Retriever
 from qa.services import KEYWORD_FILE
 from qa.trim import Trimmer
 

@@ -45,7 +45,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "QA_DATA_DIR": tmp, "QA_PORT": str(port), "PYTHONPATH": str(ROOT)}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve"], env=env, cwd=tmp, stderr=subprocess.DEVNULL
+            [sys.executable, "-m", "qa.cli.main", "serve"],
+            env=env,
+            cwd=tmp,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 120

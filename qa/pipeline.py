@@ -10,7 +10,7 @@ from datetime import date
 import structlog
 from starlette.concurrency import run_in_threadpool
 
-from qa.answer import (
+from qa.checking.answer import (
     CheckedSentence,
     ParsedSentence,
     SentenceStream,
@@ -18,11 +18,11 @@ from qa.answer import (
     check_sentence,
     citation_for,
 )
-from qa.judge import Judge
-from qa.llm import LLM, LLMError
+from qa.checking.judge import Judge
+from qa.domain import Answer, Citation, Filters, Passage, Turn
+from qa.llm.base import LLM, LLMError
 from qa.prompt import Prompts
-from qa.retrieve import Retriever
-from qa.schemas import Answer, Citation, Filters, Passage, Turn
+from qa.retrieval.retriever import Retriever
 from qa.trim import Trimmer
 
 log = structlog.get_logger(__name__)

@@ -1,4 +1,6 @@
-"""Prompt templates (`qa/prompts/*.txt`, package data), loaded once and filled with passages."""
+"""Prompt templates, loaded once and filled with passages. The templates are the files of the
+top-level `prompts/` folder, shipped in the wheel as the package data `qa.prompts` (pyproject maps
+the folder there) and read with importlib.resources; `QA_PROMPTS_DIR` points at a deployer's own."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from qa.schemas import Passage, Turn
+from qa.domain import Passage, Turn
 
-PROMPTS_DIR: Traversable = files("qa") / "prompts"  # where the installed package has them
+PROMPTS_PACKAGE = "qa.prompts"  # the top-level prompts/ folder, as the installed package has it
+PROMPT_NAMES = "system answer passage condense judge_system judge choice_system choice".split()
 Message = dict[str, str]
 HISTORY_TURNS = 6
 HISTORY_TURN_CHARS = 600
@@ -51,12 +54,16 @@ class Prompts:
     choice: str
 
     @classmethod
-    def load(cls, directory: Traversable | Path = PROMPTS_DIR) -> Prompts:
-        def read(name: str) -> str:
-            return directory.joinpath(f"{name}.txt").read_text(encoding="utf-8").strip()
-
-        names = "system answer passage condense judge_system judge choice_system choice".split()
-        return cls(*(read(name) for name in names))
+    def load(cls, directory: Traversable | Path | None = None) -> Prompts:
+        """The shipped templates, or those in `directory` (every one of PROMPT_NAMES must be
+        there: a missing file is an error at start-up, not a half-default prompt)."""
+        folder = files(PROMPTS_PACKAGE) if directory is None else directory
+        missing = [n for n in PROMPT_NAMES if not folder.joinpath(f"{n}.txt").is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"prompt templates missing in {folder}: {', '.join(n + '.txt' for n in missing)}"
+            )
+        return cls(*(folder.joinpath(f"{n}.txt").read_text("utf-8").strip() for n in PROMPT_NAMES))
 
     def answer_messages(
         self, question: str, passages: list[Passage], today: date | None = None

@@ -14,15 +14,17 @@ from index.lazy import LazyStore
 from index.load import Document
 from index.lock import DataDirLock
 from index.store import Store, make_client
+from qa.checking.judge import Judge
+from qa.domain import IngestResult
 from qa.jobs import IngestStopped, JobRunner, StoppableEmbedder
-from qa.judge import Judge
-from qa.llm import LLM, OpenAIChat
-from qa.llmqueue import BoundedLLM
+from qa.llm.base import LLM
+from qa.llm.openai_chat import OpenAIChat
+from qa.llm.queue import BoundedLLM
 from qa.metrics import Metrics
 from qa.pipeline import QAService
 from qa.prompt import Prompts
-from qa.retrieve import RetrievalConfig, Retriever
-from qa.schemas import IngestResult
+from qa.retrieval.config import RetrievalConfig
+from qa.retrieval.retriever import Retriever
 from qa.settings import Settings
 from qa.trim import Trimmer
 
@@ -124,7 +126,7 @@ def build_retriever(
 def build_qa(settings: Settings, retriever: Retriever, llm: LLM) -> QAService:
     budget = settings.passage_budget
     trimmer = Trimmer(budget) if budget else None
-    prompts = Prompts.load()
+    prompts = Prompts.load(settings.prompts_dir)
     judge = build_judge(settings, llm, prompts)
     return QAService(retriever, llm, prompts, settings.llm_max_tokens, trimmer, judge)
 
@@ -132,7 +134,9 @@ def build_qa(settings: Settings, retriever: Retriever, llm: LLM) -> QAService:
 def build_judge(settings: Settings, llm: LLM, prompts: Prompts | None = None) -> Judge | None:
     if settings.judge == "off":
         return None
-    return Judge(llm, prompts or Prompts.load(), settings.judge, settings.judge_threshold)
+    return Judge(
+        llm, prompts or Prompts.load(settings.prompts_dir), settings.judge, settings.judge_threshold
+    )
 
 
 def build_services(

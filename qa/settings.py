@@ -1,15 +1,25 @@
 """Configuration from `QA_*` environment variables (and an optional `.env` file)."""
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import urlparse
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# The one definition of each choice and default that several layers name (settings, retrieval,
+# the judge, the CLI, the benchmarks all import these).
+RetrievalMode = Literal["vector", "bm25", "hybrid"]
+RETRIEVAL_MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
+JudgeScope = Literal["off", "risky", "all"]
+JUDGE_SCOPES: tuple[JudgeScope, ...] = get_args(JudgeScope)
+DEFAULT_JUDGE_THRESHOLD = 0.7  # P(yes) a risky sentence needs from the judge (measured, docs/)
+LOCAL_MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"  # the name the bundled server answers to
+LOCAL_LLM_PORT = 8081
 PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*", re.I)
 
@@ -36,7 +46,7 @@ class Settings(BaseSettings):
 
     llm_base_url: str = ""  # default: the bundled local LLM on `local_llm_port`
     llm_api_key: str = "sk-local"
-    llm_model: str = "qwen2.5-coder-1.5b-instruct"
+    llm_model: str = LOCAL_MODEL_ALIAS
     llm_timeout_s: float = Field(120.0, gt=0)
     llm_max_tokens: int = Field(128, ge=16)  # the prompt asks for one or two short sentences
     llm_temperature: float = Field(0.1, ge=0)
@@ -48,7 +58,7 @@ class Settings(BaseSettings):
 
     chunk_tokens: int = Field(128, ge=16)
     chunk_overlap: int = Field(24, ge=0)
-    retrieval: Literal["vector", "bm25", "hybrid"] = "hybrid"  # hybrid measured best (README)
+    retrieval: RetrievalMode = "hybrid"  # hybrid measured best (README)
     passages_per_article: int = Field(2, ge=1)
     recency_weight: float = Field(0.5, ge=0)
     recency_half_life_days: float = Field(30.0, gt=0)
@@ -59,8 +69,8 @@ class Settings(BaseSettings):
     # a second reading by the LLM of the sentences the word rules pass but cannot be sure of
     # (qa/judge.py: negations, two or more names, bare answers); a yes/no reading keeps a
     # sentence when P(yes) >= the threshold
-    judge: Literal["off", "risky", "all"] = "risky"
-    judge_threshold: float = Field(0.7, ge=0, le=1)
+    judge: JudgeScope = "risky"
+    judge_threshold: float = Field(DEFAULT_JUDGE_THRESHOLD, ge=0, le=1)
     max_top_k: int = Field(20, ge=1)
     max_question_chars: int = Field(1000, ge=10)
     max_body_bytes: int = Field(20_000_000, ge=1024)
@@ -87,9 +97,11 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         return _split(self.cors_origins)
 
-    # the bundled LLM that `make run` and the Docker image start (`python -m qa.localmodel`)
+    # the bundled LLM that `make run` and the Docker image start (`python -m qa.llm.local`)
     local_model: Path = Path("var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
-    local_llm_port: int = Field(8081, ge=1, le=65535)
+    local_llm_port: int = Field(LOCAL_LLM_PORT, ge=1, le=65535)
+    # a folder of your own prompt templates (same file names as the shipped prompts/)
+    prompts_dir: Path | None = None
 
     @model_validator(mode="after")
     def _default_llm(self) -> "Settings":
@@ -124,6 +136,15 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+ENV_FILE_VARIABLE = (
+    "QA_ENV_FILE"  # the env file to read (default .env in the working dir; empty: none)
+)
+
+
+def env_file() -> str | None:
+    return os.environ.get(ENV_FILE_VARIABLE, ".env") or None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return Settings(_env_file=env_file())  # type: ignore[call-arg]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.chunk import Span, count_tokens, split_sentences
-from qa.schemas import Passage
-from qa.tokens import tokenize
+from qa.checking.tokens import tokenize
+from qa.domain import Passage
 
 # a bonus per number or name the question does not give (up to 4): on news-dev it kept the
 # answer for 2 more questions of 134, and it picks the sample's "240mm …" sentence (README)

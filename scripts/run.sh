@@ -8,9 +8,9 @@ PY=.venv/bin/python
 mkdir -p var
 
 if [ -z "${QA_LLM_BASE_URL:-}" ]; then
-  url=$("$PY" -m qa.localmodel url)
+  url=$("$PY" -m qa.llm.local url)
   echo "starting the local LLM at ${url} (log: var/llm.log)"
-  "$PY" -m qa.localmodel serve >var/llm.log 2>&1 &
+  "$PY" -m qa.llm.local serve >var/llm.log 2>&1 &
   llm_pid=$!
   trap 'kill $llm_pid 2>/dev/null || true' EXIT
   for _ in $(seq 1 240); do

@@ -9,11 +9,12 @@ import httpx
 import pytest
 
 from index.embed import Embedder
-from qa.app import create_app
-from qa.settings import Settings
-from qa.testing import CachingEmbedder, HashingEmbedder, free_port, serve_app, subprocess_server
-from tests.fake_llm import FakeLLM, create_fake_llm_app
-from tests.support import (  # noqa: F401 - also importable from here, as before
+from qa.settings import ENV_FILE_VARIABLE, Settings
+from qa.testing.fakes import CachingEmbedder, HashingEmbedder
+from qa.testing.llm_server import FakeLLM, create_fake_llm_app
+from qa.testing.servers import free_port, serve_app, subprocess_server
+from qa.web.app import create_app
+from tests.utils.support import (  # noqa: F401 - also importable from here, as before
     ARTIFACTS,
     QUESTION,
     ROOT,
@@ -27,6 +28,13 @@ from tests.support import (  # noqa: F401 - also importable from here, as before
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Tests build their settings from nothing the caller set: a deployer's exported QA_API_KEYS
+    # or .env would otherwise turn every unauthenticated fixture call into a 401. Cleared here,
+    # before any test module or fixture reads the environment, and for the servers and CLI
+    # processes the tests start (they inherit os.environ).
+    for name in [n for n in os.environ if n.startswith("QA_")]:
+        del os.environ[name]
+    os.environ[ENV_FILE_VARIABLE] = ""  # no .env, wherever a process starts
     # Chroma syncs each write to disk: on tmpfs the tests' stores cost a third of the time
     shm = Path("/dev/shm")
     if "PYTEST_DEBUG_TEMPROOT" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK):

@@ -5,7 +5,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa import localmodel
+from qa.llm import local as localmodel
 from qa.prompt import HISTORY_TURNS
 from qa.settings import Settings
 
@@ -35,12 +35,12 @@ def test_localmodel_reads_its_path_and_port_from_the_settings(
     served: list[list[str]] = []
     monkeypatch.setattr(localmodel, "assemble", lambda path: path)
     monkeypatch.setattr(localmodel.subprocess, "call", lambda cmd: served.append(cmd) or 0)
-    monkeypatch.setattr("sys.argv", ["qa.localmodel", "serve"])
+    monkeypatch.setattr("sys.argv", ["qa.llm.local", "serve"])
     assert localmodel.main() == 0
     [cmd] = served
     assert cmd[cmd.index("--model") + 1] == "/models/other.gguf"
     assert cmd[cmd.index("--port") + 1] == "9124"
-    monkeypatch.setattr("sys.argv", ["qa.localmodel", "url"])
+    monkeypatch.setattr("sys.argv", ["qa.llm.local", "url"])
     assert localmodel.main() == 0
     assert capsys.readouterr().out.strip() == "http://127.0.0.1:9124/v1"
 

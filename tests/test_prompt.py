@@ -1,7 +1,7 @@
 from datetime import UTC, date, datetime
 
+from qa.domain import Passage, Turn
 from qa.prompt import Prompts
-from qa.schemas import Passage, Turn
 
 
 def test_answer_prompt_numbers_passages_with_title_source_and_date() -> None:

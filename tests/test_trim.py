@@ -1,10 +1,10 @@
 from index.chunk import chunk_text, count_tokens
 from index.embed import Embedder
 from index.load import Document, load_path
-from qa.answer import check_answer
-from qa.schemas import Passage
+from qa.checking.answer import check_answer
+from qa.domain import Passage
 from qa.trim import HEADER_TOKENS, Trimmer, lexical_scores
-from tests.support import QUESTION, SAMPLE_ARTICLE
+from tests.utils.support import QUESTION, SAMPLE_ARTICLE
 
 
 def _passages(embedder: Embedder) -> tuple[str, list[Passage]]:

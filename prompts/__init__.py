@@ -1,0 +1,1 @@
+"""The prompt templates (*.txt): edit them here; the wheel ships them as `qa.prompts`."""

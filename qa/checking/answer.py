@@ -1,0 +1,231 @@
+"""The one place where an answer's text becomes checked data: sentences and their `[n]` markers
+are parsed here (whole or as the text streams in), each sentence is checked against the quotes of
+the passages it cites (qa/verify.py), and the checked sentences are assembled into the answer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from index.chunk import split_sentences
+from qa.checking.rules import Quote, best_quote, off_question, restates, stale
+from qa.checking.tokens import tokenize
+from qa.domain import Citation, Passage, Sentence
+
+NOT_ANSWERED = "The retrieved articles do not answer this question."
+
+# "[1]", "[1, 2]", "[passage 1]", "(passage 1)", and the prompt's own fence '<passage id="1">',
+# as small models sometimes write them
+MARKER = re.compile(
+    r"(?:\[\s*(?:passages?\s*)?|\(\s*passages?\s*|<\s*passage\s+id\s*=\s*[\"']?)"
+    r"(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\s*(?:[\])]|[\"']?[^>\n]{0,200}>)",
+    re.I,
+)
+_LEADING_MARKERS = re.compile(rf"^(?:{MARKER.pattern}\s*)+", re.I)
+_REFUSAL = re.compile(
+    r"\b(do(es)? not (contain|mention|provide|answer|say)|not (mentioned|provided|specified|stated)"
+    r"|no (information|mention)|cannot (answer|determine|be determined)|unable to (answer|find))\b",
+    re.I,
+)
+
+
+_POINTER_WORDS = frozenset(
+    """information info stated state states found find mentioned mention mentions indicated
+    indicates indicate according see source sources provided given shown show shows based
+    reported refer refers referenced cited confirmed detailed described noted per above""".split()
+)
+
+
+@dataclass(frozen=True)
+class ParsedSentence:
+    claim: str  # the sentence without its markers
+    cited: tuple[int, ...]  # marker numbers as written, in order, without repeats
+
+
+def marker_numbers(marker_body: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", marker_body)]
+
+
+def _pieces(text: str) -> list[str]:
+    """Answer sentences as written; markers after a full stop ("... howitzers. [1] Some ...") go
+    back onto the sentence they close, unless they open a new line ("[1] item" lists)."""
+    merged: list[str] = []
+    previous_end = 0
+    for span in split_sentences(text):
+        piece = text[span.start : span.end]
+        new_line = "\n" in text[previous_end : span.start]
+        previous_end = span.end
+        lead = _LEADING_MARKERS.match(piece)
+        if lead and merged and not new_line:
+            merged[-1] = f"{merged[-1]} {lead.group(0).strip()}"
+            piece = piece[lead.end() :].strip()
+        if piece:
+            merged.append(piece)
+    return merged
+
+
+def _parse(piece: str) -> ParsedSentence:
+    cited = [n for m in MARKER.finditer(piece) for n in marker_numbers(m.group(1))]
+    claim = MARKER.sub("", piece).strip()
+    claim = re.sub(r"\s+([.,;:!?])", r"\1", claim)
+    claim = re.sub(r"\s{2,}", " ", claim)
+    return ParsedSentence(claim, tuple(dict.fromkeys(cited)))
+
+
+def _is_claim(parsed: ParsedSentence) -> bool:
+    """Not empty, and not a pointer like "This is stated in passage [1].", which small models
+    add after a sentence: it claims nothing (the sentence before it is cited on its own)."""
+    words = [t for t in tokenize(parsed.claim) if t.content and t.norm not in _POINTER_WORDS]
+    return bool(words)
+
+
+def parse_answer(text: str) -> list[ParsedSentence]:
+    return [p for p in map(_parse, _pieces(text.strip())) if _is_claim(p)]
+
+
+class SentenceStream:
+    """Feed the model's text as it streams; get back each sentence once it is complete, i.e.
+    once the next sentence has begun with a whole word (so trailing markers stay attached)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self._given = 0
+        self._pieces: list[str] = []  # the text split as of the last feed
+
+    def feed(self, piece: str) -> list[ParsedSentence]:
+        self.text += piece
+        self._pieces = pieces = _pieces(self.text.strip())
+        complete = len(pieces) - 1
+        if complete > 0 and not re.search(r"\w\W+\w", pieces[-1]):
+            complete -= 1  # the next sentence has not shown a whole word yet
+        return self._take(pieces[:complete])
+
+    @property
+    def pending(self) -> str:
+        """The sentence being written, without markers (a draft to show, not yet checked)."""
+        rest = self._pieces[self._given :]
+        return " ".join(_parse(p).claim for p in rest)
+
+    def close(self) -> list[ParsedSentence]:
+        return self._take(_pieces(self.text.strip()))
+
+    def _take(self, pieces: list[str]) -> list[ParsedSentence]:
+        fresh = pieces[self._given :]
+        self._given = max(self._given, len(pieces))
+        return [p for p in map(_parse, fresh) if _is_claim(p)]
+
+
+@dataclass
+class CheckedSentence:
+    claim: str
+    cited: list[int]  # the passages that carry it when supported; else what the model cited
+    supported: bool
+    reason: str | None
+    quotes: dict[int, Quote] = field(default_factory=dict)  # by passage number
+
+    def sentence(self) -> Sentence:
+        return Sentence(
+            text=self.claim, citations=self.cited, supported=self.supported, reason=self.reason
+        )
+
+
+def check_sentence(
+    parsed: ParsedSentence, passages: list[Passage], question: str | None = None
+) -> CheckedSentence:
+    """Supported when one quote of a cited passage carries the claim. A sentence without a
+    marker, or citing a passage that does not carry it, is cited to a passage that does (small
+    models forget markers or miscount); otherwise it keeps the markers the model wrote."""
+    by_n = {p.n: p for p in passages}
+    cited = [n for n in parsed.cited if n in by_n]  # out-of-range markers are dropped
+    if _REFUSAL.search(parsed.claim):
+        return CheckedSentence(parsed.claim, cited, False, "says the passages do not answer")
+    if question and restates(parsed.claim, question):
+        return CheckedSentence(parsed.claim, cited, False, "restates the question")
+    quotes = {n: _quote(parsed.claim, by_n[n], question) for n in cited}
+    carrying = [n for n in cited if quotes[n].verdict.supported]
+    if not carrying:
+        others = {n: _quote(parsed.claim, p, question) for n, p in by_n.items() if n not in quotes}
+        best = sorted(
+            (n for n, q in others.items() if q.verdict.supported),
+            key=lambda n: (-others[n].verdict.coverage, n),
+        )
+        if best:
+            quotes, carrying = {best[0]: others[best[0]]}, best[:1]
+        elif not cited and others:  # show the closest quote it was checked against
+            closest_n = max(others, key=lambda n: others[n].verdict.coverage)
+            quotes, cited = {closest_n: others[closest_n]}, []
+    if carrying and question:  # an answer to "this week" from an article years older: stale
+        newest = max((p.published[:10] for p in passages if p.published), default=None)
+        gaps = {n: stale(question, by_n[n].published, newest) for n in carrying}
+        if all(gaps.values()):
+            n = carrying[0]
+            dated = f"recent news asked; its article ({by_n[n].published}) is {gaps[n]} days older"
+            kept = {n: quotes[n] for n in carrying}
+            return CheckedSentence(parsed.claim, carrying, False, dated, kept)
+        carrying = [n for n in carrying if not gaps[n]]
+        n = carrying[0]  # its passage, not just the quote: the context that makes it an answer
+        if off_question(parsed.claim, by_n[n].text, by_n[n].title, question):
+            kept = {n: quotes[n] for n in carrying}
+            return CheckedSentence(
+                parsed.claim, carrying, False, "does not answer the question", kept
+            )
+    if carrying:
+        return CheckedSentence(parsed.claim, carrying, True, None, {n: quotes[n] for n in carrying})
+    closest = max(quotes.values(), key=lambda q: q.verdict.coverage, default=None)
+    reason = closest.verdict.reason if closest else "no passage to check it against"
+    return CheckedSentence(parsed.claim, cited, False, reason, quotes)
+
+
+def _quote(claim: str, passage: Passage, question: str | None) -> Quote:
+    return best_quote(claim, passage.text, passage.title, passage.published, question)
+
+
+@dataclass
+class CheckedAnswer:
+    answer: str
+    citations: list[Citation]
+    sentences: list[Sentence]
+    grounded: bool
+    checked: list[CheckedSentence]
+
+
+def citation_for(n: int, quote: Quote, passage: Passage) -> Citation:
+    fields = passage.model_dump(exclude={"n", "text", "start", "end", "also_reported_by"})
+    return Citation(
+        **fields,
+        n=n,
+        quote=passage.text[quote.start : quote.end],
+        start=passage.start + quote.start,
+        end=passage.start + quote.end,
+    )
+
+
+def assemble(checked: list[CheckedSentence], passages: list[Passage]) -> CheckedAnswer:
+    """The answer is the supported sentences with their markers; the others are reported in
+    `sentences` (with the reason) and left out. No supported sentence: the answer says so."""
+    by_n = {p.n: p for p in passages}
+    kept = [c for c in checked if c.supported]
+    citations: dict[tuple[int, int, int], Citation] = {}  # one per distinct quote of a passage
+    for c in kept:
+        for n in c.cited:
+            citation = citation_for(n, c.quotes[n], by_n[n])
+            citations.setdefault((n, citation.start, citation.end), citation)
+    sentences = [c.sentence() for c in checked]
+    if not kept:
+        return CheckedAnswer(NOT_ANSWERED, [], sentences, False, checked)
+    answer = " ".join(with_markers(c.claim, c.cited) for c in kept)
+    ordered = [citations[key] for key in sorted(citations)]
+    return CheckedAnswer(answer, ordered, sentences, True, checked)
+
+
+def check_answer(text: str, passages: list[Passage], question: str | None = None) -> CheckedAnswer:
+    """Parse a whole answer, check every sentence, assemble (what /check and `ask` do)."""
+    checked = [check_sentence(p, passages, question) for p in parse_answer(text)]
+    return assemble(checked, passages)
+
+
+def with_markers(claim: str, cited: list[int]) -> str:
+    marks = "".join(f"[{n}]" for n in cited)
+    if claim and claim[-1] in ".!?":
+        return f"{claim[:-1]} {marks}{claim[-1]}"
+    return f"{claim} {marks}"
