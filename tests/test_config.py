@@ -50,3 +50,52 @@ def test_config_tells_clients_the_limits(api: str) -> None:
         "max_question_chars": 1000,
         "history_turns": HISTORY_TURNS,
     }
+
+
+def test_the_tests_ignore_the_callers_qa_variables_and_env_file(tmp_path: Path) -> None:
+    """A deployer's shell (exported API keys, an LLM URL) and a .env where pytest starts must
+    not reach the tests: a slice that posts documents without a key and asks the fake LLM
+    passes with both set (tests/conftest.py clears QA_* and turns .env off)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.utils.support import ROOT
+
+    (tmp_path / ".env").write_text("QA_API_KEYS=from-dotenv\nQA_AUTH_READS=true\n")
+    env = {
+        **os.environ,
+        "QA_API_KEYS": "x",
+        "QA_LLM_BASE_URL": "http://127.0.0.1:9/v1",
+        "QA_ENV_FILE": ".env",
+    }
+    slice_ = [
+        f"{ROOT}/tests/web/test_api.py::test_ingest_is_idempotent_over_http",
+        f"{ROOT}/tests/web/test_api.py::test_ask_returns_cited_answer_with_offsets",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--rootdir={ROOT}", *slice_],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 passed" in result.stdout
+
+
+def test_a_deployer_can_point_at_their_own_prompts(tmp_path: Path) -> None:
+    """QA_PROMPTS_DIR: the app's prompts are read from there; a folder missing one is an error
+    at start-up that names the file."""
+    import shutil
+
+    from qa.prompt import PROMPT_NAMES, Prompts
+    from tests.utils.support import ROOT
+
+    own = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", own, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))  # fmt: skip
+    (own / "system.txt").write_text("You are the desk's own assistant.")
+    settings = Settings(_env_file=None, prompts_dir=own)  # type: ignore[call-arg]
+    assert Prompts.load(settings.prompts_dir).system == "You are the desk's own assistant."
+    assert Prompts.load().system != "You are the desk's own assistant."  # the shipped ones
+    assert set(PROMPT_NAMES) == {p.stem for p in (ROOT / "prompts").glob("*.txt")}
+    (own / "judge.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="judge.txt"):
+        Prompts.load(own)

@@ -1,0 +1,1 @@
+"""Tests of how the project installs: locks, pip-check, the wheel."""
