@@ -25,7 +25,8 @@ from openai import OpenAI
 
 from qa.checking.judge import Judge
 from qa.domain import Filters
-from qa.eval.answers import EvalQuestion, contains_answer, percentile
+from qa.eval.answers import EvalQuestion, contains_answer
+from qa.eval.stats import percentile
 from qa.llm.local import MODEL_ALIAS, serve_command
 from qa.llm.openai_chat import OpenAIChat
 from qa.pipeline import Checked, Done, Failed, QAService
@@ -63,7 +64,7 @@ def summary(values: list[float], digits: int = 2) -> dict[str, float | None]:
     if not values:
         return {"p50": None, "p95": None}
     return {
-        "p50": round(statistics.median(values), digits),
+        "p50": round(percentile(values, 0.5), digits),
         "p95": round(percentile(values, 0.95), digits),
     }
 

@@ -30,7 +30,8 @@ from index.keyword import KeywordChunk, KeywordFilter, KeywordIndex, Tokenizer
 from index.load import Document
 from index.records import chunk_metadata
 from index.store import StoredChunk
-from qa.eval.answers import CUTOFFS, EvalQuestion, percentile, retrieval_scores
+from qa.eval.answers import CUTOFFS, EvalQuestion, retrieval_scores
+from qa.eval.stats import percentile
 from qa.retrieval.fusion import fuse
 from qa.retrieval.retriever import RetrievalConfig, day_end_ts
 
@@ -159,11 +160,11 @@ def main() -> None:
         report["fts5_reopen_s"] = round(time.perf_counter() - clock, 3)
     report["add_one_article_ms"] = {
         "chunks_per_article_mean": round(statistics.fmean(len(rows[d.id]) for d in late), 1),
-        "keyword_write_p50": round(statistics.median(adds) * 1000, 1),
+        "keyword_write_p50": round(percentile(adds, 0.5) * 1000, 1),
         "keyword_write_max": round(max(adds) * 1000, 1),
-        "then_found_by_search_p50": round(statistics.median(finds) * 1000, 1),
-        "delete_p50": round(statistics.median(deletes) * 1000, 1),
-        "duplicate_groups_p50": round(statistics.median(regroups) * 1000, 1),
+        "then_found_by_search_p50": round(percentile(finds, 0.5) * 1000, 1),
+        "delete_p50": round(percentile(deletes, 0.5) * 1000, 1),
+        "duplicate_groups_p50": round(percentile(regroups, 0.5) * 1000, 1),
         "duplicate_groups_max": round(max(regroups) * 1000, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import statistics
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from index.index import Index
 from index.store import Store, make_client
 from qa.domain import Filters, Passage
 from qa.eval.answers import normalize
+from qa.eval.stats import percentile
 from qa.prompt import Prompts
 from qa.retrieval.retriever import Retriever
 from qa.services import KEYWORD_FILE
@@ -83,8 +83,8 @@ def main() -> None:
         kept_share = sum(v[0] for v in values) / len(values)
         tokens = sorted(v[1] for v in values)
         print(
-            f"| {name} | {kept_share:.3f} | {statistics.median(tokens):.0f} | "
-            f"{tokens[int(0.95 * (len(tokens) - 1))]} | {statistics.median(v[2] for v in values):.0f} |"
+            f"| {name} | {kept_share:.3f} | {percentile(tokens, 0.5):.0f} | "
+            f"{percentile(tokens, 0.95)} | {percentile((v[2] for v in values), 0.5):.0f} |"
         )
 
 

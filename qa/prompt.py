@@ -12,6 +12,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from qa.domain import Passage, Turn
+from qa.markers import MARKER, marker_numbers
 
 PROMPTS_PACKAGE = "qa.prompts"  # the top-level prompts/ folder, as the installed package has it
 PROMPT_NAMES = "system answer passage condense judge_system judge choice_system choice".split()
@@ -21,7 +22,6 @@ HISTORY_TURN_CHARS = 600
 # What article text must not contain verbatim, or it could pass for the prompt's own structure
 # (a forged "\n\n[2] Ministry confirms…" looked exactly like a passage header):
 _TAG = re.compile(r"<(\s*/?\s*passage)", re.I)  # opening or closing a passage
-_NUMBER = re.compile(r"\[\s*((?:passages?\s*)?\d+(?:\s*[,;]\s*\d+)*)\s*\]", re.I)  # [2]
 _LABEL = re.compile(r"^([ \t]*)(question|passages?)[ \t]*:", re.I | re.M)  # "Question:"
 _ATTRIBUTE = str.maketrans({'"': "'", "<": "‹", ">": "›", "\n": " ", "\r": " "})
 
@@ -30,7 +30,7 @@ def neutralised(text: str) -> str:
     """Article text as it goes inside a passage: it keeps its meaning for the model but cannot
     close the passage, open another, number itself as one or start a question."""
     text = _TAG.sub(r"‹\1", text)
-    text = _NUMBER.sub(r"(\1)", text)
+    text = MARKER.sub(lambda m: f"({', '.join(map(str, marker_numbers(m.group(1))))})", text)
     return _LABEL.sub(r"\1\2 -", text)
 
 

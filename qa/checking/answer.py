@@ -11,17 +11,10 @@ from index.chunk import split_sentences
 from qa.checking.rules import Quote, best_quote, off_question, restates, stale
 from qa.checking.tokens import tokenize
 from qa.domain import Citation, Passage, Sentence
+from qa.markers import LEADING_MARKERS, MARKER, marker_numbers
 
 NOT_ANSWERED = "The retrieved articles do not answer this question."
 
-# "[1]", "[1, 2]", "[passage 1]", "(passage 1)", and the prompt's own fence '<passage id="1">',
-# as small models sometimes write them
-MARKER = re.compile(
-    r"(?:\[\s*(?:passages?\s*)?|\(\s*passages?\s*|<\s*passage\s+id\s*=\s*[\"']?)"
-    r"(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\s*(?:[\])]|[\"']?[^>\n]{0,200}>)",
-    re.I,
-)
-_LEADING_MARKERS = re.compile(rf"^(?:{MARKER.pattern}\s*)+", re.I)
 _REFUSAL = re.compile(
     r"\b(do(es)? not (contain|mention|provide|answer|say)|not (mentioned|provided|specified|stated)"
     r"|no (information|mention)|cannot (answer|determine|be determined)|unable to (answer|find))\b",
@@ -42,10 +35,6 @@ class ParsedSentence:
     cited: tuple[int, ...]  # marker numbers as written, in order, without repeats
 
 
-def marker_numbers(marker_body: str) -> list[int]:
-    return [int(n) for n in re.findall(r"\d+", marker_body)]
-
-
 def _pieces(text: str) -> list[str]:
     """Answer sentences as written; markers after a full stop ("... howitzers. [1] Some ...") go
     back onto the sentence they close, unless they open a new line ("[1] item" lists)."""
@@ -55,7 +44,7 @@ def _pieces(text: str) -> list[str]:
         piece = text[span.start : span.end]
         new_line = "\n" in text[previous_end : span.start]
         previous_end = span.end
-        lead = _LEADING_MARKERS.match(piece)
+        lead = LEADING_MARKERS.match(piece)
         if lead and merged and not new_line:
             merged[-1] = f"{merged[-1]} {lead.group(0).strip()}"
             piece = piece[lead.end() :].strip()

@@ -1,0 +1,1 @@
+"""Eval harnesses: retrieval and answer quality on question sets, the claim check on labelled claims."""

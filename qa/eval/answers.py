@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from qa.domain import Filters
+from qa.eval.stats import percentile
 from qa.pipeline import AnswerFailed, QAService
 from qa.retrieval.retriever import Retriever
 from qa.settings import RetrievalMode
@@ -93,11 +94,6 @@ def retrieval_scores(ranked: list[set[str]], gold: set[str]) -> dict[str, float]
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(gold), 10)))
     scores["ndcg@10"] = dcg / ideal
     return scores
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
 
 
 def _mean(rows: Iterable[dict[str, float]], key: str) -> float | None:

@@ -1,0 +1,1 @@
+"""One module per resource: ask (+ check, search), documents (+ jobs), health, the OpenAI-compatible /v1."""
