@@ -1,4 +1,6 @@
-"""A small OpenAI-compatible chat server for tests, so the real `openai` SDK path is exercised.
+"""A small OpenAI-compatible chat server for tests, so the real `openai` SDK path is exercised:
+it speaks the protocol for a `FakeLLM`, the scriptable fake of qa/testing/fakes.py with a
+server's failure knobs.
 
 By default it answers extractively: the passage sentence that shares most words with the
 question, followed by that passage's marker. Tests can script the reply or a failure mode.
@@ -11,12 +13,15 @@ import json
 import math
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+
+from qa.llm.base import Message
+from qa.testing.fakes import ScriptedLLM
 
 WORD = re.compile(r"[a-z0-9]+")
 PASSAGE = re.compile(r'<passage id="(\d+)"[^>]*>\n(.*?)\n</passage>', re.S)
@@ -48,9 +53,12 @@ def extractive_reply(prompt: str, quote: str | None = None) -> str:
 
 
 @dataclass
-class FakeLLM:
-    """Shared state between the test and the server thread."""
+class FakeLLM(ScriptedLLM):
+    """The scriptable fake (a ScriptedLLM: its replies are a function of the messages) with the
+    knobs of a server: what it answers, how it fails, and what it saw. Shared between the test
+    and the server thread that speaks the OpenAI protocol for it (`create_fake_llm_app`)."""
 
+    model: str = "fake-model"
     reply: str | None = None  # None: extractive answer
     quote: str | None = None  # extractive answer: the sentence containing this
     mode: str = "ok"  # ok | error | slow | fail_midstream
@@ -58,24 +66,35 @@ class FakeLLM:
     judge_yes: float = 0.9  # P("yes") it gives a yes/no question asked with logprobs
     judge_logprobs: bool = True  # False: a server that answers the word without logprobs
     choice: dict[str, float] = field(default_factory=lambda: {"A": 1.0})  # option letter odds
-    requests: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)  # the request bodies as sent
     cancelled: int = 0
     in_flight: int = 0  # non-streamed requests being answered now
     most_in_flight: int = 0
+
+    def __post_init__(self) -> None:
+        self.replies = self.answer_for
 
     def reset(self) -> None:
         self.reply, self.quote, self.mode, self.delay_s = None, None, "ok", 0.0
         self.judge_yes, self.judge_logprobs, self.choice = 0.9, True, {"A": 1.0}
         self.requests.clear()
+        self.calls.clear()
         self.cancelled = self.in_flight = self.most_in_flight = 0
 
-    def answer_for(self, body: dict[str, Any]) -> str:
+    def answer_for(self, messages: list[Message]) -> str:
         if self.reply is not None:
             return self.reply
-        prompt = body["messages"][-1]["content"]
+        prompt = messages[-1]["content"]
         if "Standalone question:" in prompt:
             return prompt.rsplit("Last question:", 1)[-1].split("\n")[0].strip()
         return extractive_reply(prompt, self.quote)
+
+    async def choose(self, messages: list[Message], options: Sequence[str]) -> dict[str, float]:
+        """The odds it gives: `choice` for an option letter, else `judge_yes` for yes/no."""
+        self.calls.append(messages)
+        if "Options:" in messages[-1]["content"]:
+            return dict(self.choice)
+        return {"yes": self.judge_yes, "no": 1 - self.judge_yes}
 
 
 def create_fake_llm_app(state: FakeLLM) -> FastAPI:
@@ -101,11 +120,11 @@ def create_fake_llm_app(state: FakeLLM) -> FastAPI:
                 await asyncio.sleep(state.delay_s or 30)
             finally:
                 state.in_flight -= 1
-        text = state.answer_for(body)
         created = int(time.time())
+        messages = [{"role": m["role"], "content": m["content"]} for m in body["messages"]]
         if body.get("logprobs"):  # the judge's yes/no question, or its choice of an option
-            options = "Options:" in body["messages"][-1]["content"]
-            return judge_reply(state, created, state.choice if options else None)
+            return judge_reply(state, created, await state.choose(messages, ()))
+        text = (await state.complete(messages, body.get("max_tokens") or 256)).text
         if not body.get("stream"):
             usage = {
                 "prompt_tokens": len(str(body["messages"])) // 4,
@@ -178,12 +197,9 @@ def completion(
     }
 
 
-def judge_reply(
-    state: FakeLLM, created: int, choice: dict[str, float] | None = None
-) -> dict[str, Any]:
-    """The first token of a yes/no answer (or of an option letter, given `choice`'s odds), with
+def judge_reply(state: FakeLLM, created: int, odds: dict[str, float]) -> dict[str, Any]:
+    """The first token of a yes/no answer or an option letter, the likeliest of `odds`, with
     its top probabilities (unless told not to)."""
-    odds = choice or {"yes": state.judge_yes, "no": 1 - state.judge_yes}
     word = max(odds, key=lambda w: odds[w])
     top = [{"token": w, "logprob": math.log(max(p, 1e-9)), "bytes": None} for w, p in odds.items()]
     top.append({"token": "The", "logprob": math.log(1e-3), "bytes": None})
