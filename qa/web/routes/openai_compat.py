@@ -167,7 +167,7 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
             yield {"data": json.dumps(internal_error_body(exc))}
         yield {"data": "[DONE]"}
 
-    events = await started(svc.qa.events(question, top_k, filters, history))
+    events = await started(svc.qa.events(question, top_k, filters, history, mode))
     return EventSourceResponse(chunks(events), ping=15)
 
 
