@@ -2,19 +2,21 @@
 quote holds the answer, for each sentence ranker.
 
 Over real HTTP: a warm app (real MiniLM embedder, embedded Chroma, BM25) serving the news-dev
-corpus (its gold articles first, then others, up to --articles; ingested once into
-var/bench-evidence/ and reused), asked every news-dev question as an SSE stream with
+corpus: the whole-corpus index `benchmarks/run.py` keeps in var/newsdev when it is there (all
+3,800 articles, ~59k chunks: `make bench` runs this after it), else its gold articles first, then
+others, up to --articles (ingested once into var/bench-evidence/ and reused); asked every news-dev question as an SSE stream with
 `"mode": "extractive"`, so no LLM runs beside the ranker. Latency: request sent -> `evidence`
 event read. Quote hit@k: a top-k quote contains the gold answer (case-insensitive), or the
 `choices` entry that is the answer.
 
-    python -m benchmarks.evidence [--articles 600] [--limit N] [--json var/evidence.json]
+    python -m benchmarks.evidence [--articles 600] [--subset] [--limit N] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -44,13 +46,16 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+FULL_INDEX = ROOT / "var" / "newsdev"  # benchmarks/run.py's, collection "news"
+
+
 def settings_for(
     data_dir: Path, ranker: EvidenceRanking, budget: int, mode: AnswerMode = "extractive"
 ) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         data_dir=data_dir,
-        collection="news-dev",
+        collection="news" if data_dir == FULL_INDEX else "news-dev",
         llm_base_url="http://127.0.0.1:9/v1",  # never called: every question is extractive
         evidence=ranker,
         answer_mode=mode,
@@ -149,16 +154,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=600, help="news-dev articles indexed")
     parser.add_argument("--limit", type=int, default=None, help="first N questions only")
+    parser.add_argument(
+        "--subset", action="store_true", help="use the --articles index even if var/newsdev exists"
+    )
     parser.add_argument("--json", type=Path, default=ROOT / "var" / "evidence.json")
     args = parser.parse_args()
     _, questions = load_news_dev(None)
     questions = questions[: args.limit] if args.limit else questions
-    data_dir = ROOT / "var" / "bench-evidence" / f"news-dev-{args.articles}"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    if (FULL_INDEX / "chroma").is_dir() and not args.subset:
+        data_dir, index = FULL_INDEX, {"articles": 3800, "from": str(FULL_INDEX)}
+    else:
+        data_dir = ROOT / "var" / "bench-evidence" / f"news-dev-{args.articles}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        index = ensure_index(data_dir, args.articles)
     report: dict[str, Any] = {
         "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
         "corpus": str(NEWS_DEV / "corpus.jsonl"),
-        "index": ensure_index(data_dir, args.articles),
+        "index": index,
         "runs": [],
     }
     print(json.dumps({"cpu": report["cpu"], "index": report["index"]}), flush=True)

@@ -16,7 +16,7 @@ import pytest
 from index.embed import Embedder
 from qa.testing.fakes import ScriptedLLM
 from qa.testing.llm_server import FakeLLM
-from qa.testing.servers import serve_app
+from qa.testing.servers import free_port, serve_app
 from qa.web.app import create_app
 from tests.utils.support import QUESTION, make_settings, read_sse
 
@@ -152,6 +152,15 @@ def test_extractive_deployment_and_v1_extra_body(start: Start, no_llm: ScriptedL
         assert WEAPONS in (reply.choices[0].message.content or "")
         assert (reply.model_extra or {})["mode"] == "extractive"
     assert no_llm.calls == []
+
+
+def test_extractive_deployment_is_ready_without_an_llm(start: Start) -> None:
+    with start(llm_base_url=f"http://127.0.0.1:{free_port()}/v1", answer_mode="extractive") as url:
+        ready = httpx.get(f"{url}/readyz", timeout=30)
+        answer = httpx.post(f"{url}/ask", json={"question": QUESTION}, timeout=30)
+    assert ready.status_code == 200 and ready.json()["checks"]["store"] == "ok"
+    assert ready.json()["checks"]["llm"].startswith("not used")
+    assert answer.status_code == 200 and WEAPONS in answer.json()["answer"]
 
 
 def test_v1_extractive_via_extra_body(sample_api: str, fake_llm: FakeLLM) -> None:
