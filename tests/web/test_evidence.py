@@ -86,6 +86,17 @@ def test_evidence_off_sends_no_evidence_event(start: Start) -> None:
         assert reply.status_code == 422 and "QA_EVIDENCE" in reply.json()["error"]["message"]
 
 
+def test_embedder_ranked_evidence(start: Start) -> None:
+    with (
+        start(evidence="embedder", evidence_count=1) as url,
+        httpx.Client(base_url=url, timeout=30) as c,
+    ):
+        events = read_sse(c, {"question": QUESTION, "stream": True})
+    [quote] = events[1][1]["quotes"]
+    assert events[1][0] == "evidence" and WEAPONS in quote["quote"]
+    assert -1 <= quote["score"] <= 1  # a cosine
+
+
 def test_v1_stream_first_chunk_carries_evidence(sample_api: str) -> None:
     oa = openai.OpenAI(base_url=f"{sample_api}/v1", api_key="unused")
     chunks = list(
