@@ -13,6 +13,7 @@ from datetime import date
 from functools import lru_cache
 
 from index.chunk import split_sentences
+from qa.checking.analysis import with_names
 from qa.checking.numbers import misplaced_numbers
 from qa.checking.roles import borrowed_name, names, roles_differ
 from qa.checking.tokens import MONTHS, Evidence, Token, tokenize
@@ -143,7 +144,8 @@ def best_quote(
     claim: str, text: str, title: str | None, published: str | None, question: str | None = None
 ) -> Quote:
     """The quote of `text` that carries `claim` (a supported one first, then the closest)."""
-    tokens = tokenize(as_read(claim))
+    read = as_read(claim)
+    tokens = with_names(tokenize(read), read)
     premise = Evidence(tokenize(question)) if question else None
     open_question = bool(question) and not yes_no(question or "")
     head = header(title, published, tokens)
