@@ -82,6 +82,7 @@ fuzz: install-dev
 bench: install model
 	$(PY) -m benchmarks.load
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.evidence
 
 lock:
 	# needs uv (pip install uv); the dev lock keeps the runtime lock's versions

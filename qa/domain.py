@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from index.dedup import Report
 from index.load import MetadataValue, ValidText
+from qa.settings import AnswerMode
 
 _METADATA_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -80,6 +81,12 @@ class Citation(SourceSpan):
     quote: str
 
 
+class EvidenceQuote(Citation):
+    """A sentence of a retrieved passage ranked against the question before any answer is
+    written (qa/retrieval/evidence.py): `quote` is article_text[start:end], `n` the passage it
+    is in, `score` the ranker's (cross-encoder P(relevant), or cosine for the embedder)."""
+
+
 class Sentence(BaseModel):
     text: str
     citations: list[int] = Field(description="numbers of the passages that carry it")
@@ -100,6 +107,15 @@ class Answer(BaseModel):
     model: str
     usage: dict[str, int] = Field(default_factory=dict)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    evidence: list[EvidenceQuote] = Field(
+        default_factory=list, description="the best sentences of the passages, ranked first"
+    )
+    mode: AnswerMode = Field(
+        "generative", description="extractive: the answer is the evidence quotes, no LLM call"
+    )
+    fallback: str | None = Field(
+        None, description="why an extractive answer was served instead, e.g. llm_unavailable"
+    )
 
 
 class IngestResult(BaseModel):

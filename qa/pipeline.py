@@ -17,24 +17,32 @@ from qa.checking.answer import (
     assemble,
     check_sentence,
     citation_for,
+    with_markers,
 )
 from qa.checking.judge import Judge
-from qa.domain import Answer, Citation, Filters, Passage, Turn
+from qa.domain import Answer, Citation, EvidenceQuote, Filters, Passage, Sentence, Turn
 from qa.llm.base import LLM, LLMError
 from qa.prompt import Prompts
+from qa.retrieval.evidence import EvidenceRanker
 from qa.retrieval.retriever import Retriever
+from qa.settings import AnswerMode
 from qa.trim import Trimmer
 
 log = structlog.get_logger(__name__)
 
 
-class AnswerFailed(Exception):
-    """The LLM failed after retrieval; carries the passages so callers can still show them."""
+LLM_UNAVAILABLE = "llm_unavailable"  # an extractive answer's `fallback` when the LLM failed
 
-    def __init__(self, error: LLMError, passages: list[Passage]):
+
+class AnswerFailed(Exception):
+    """The LLM failed after retrieval; carries the passages so callers can still show them,
+    and (when evidence is ranked) the extractive answer served in its place."""
+
+    def __init__(self, error: LLMError, passages: list[Passage], fallback: Answer | None = None):
         super().__init__(str(error))
         self.error = error
         self.passages = passages
+        self.fallback = fallback
 
 
 @dataclass
@@ -42,6 +50,11 @@ class Sources:
     question: str
     condensed_question: str
     passages: list[Passage]
+
+
+@dataclass
+class Evidence:
+    quotes: list[EvidenceQuote]  # the passages' best sentences for the question, best first
 
 
 @dataclass
@@ -66,7 +79,7 @@ class Failed:
     error: AnswerFailed
 
 
-Event = Sources | Delta | Checked | Done | Failed
+Event = Sources | Evidence | Delta | Checked | Done | Failed
 
 
 class QAService:
@@ -78,15 +91,22 @@ class QAService:
         max_tokens: int = 256,
         trimmer: Trimmer | None = None,
         judge: Judge | None = None,
+        evidence: EvidenceRanker | None = None,
+        mode: AnswerMode = "generative",
     ):
         """`trimmer`: cuts the retrieved passages to the sentences the model reads (None: the
-        model reads them whole). `judge`: the LLM's second reading of risky sentences."""
+        model reads them whole). `judge`: the LLM's second reading of risky sentences.
+        `evidence`: ranks the passages' sentences, sent before the answer and served as an
+        extractive answer when the LLM fails (None: neither). `mode`: the default answer mode
+        (extractive needs `evidence`)."""
         self.retriever = retriever
         self.llm = llm
         self.prompts = prompts
         self.max_tokens = max_tokens
         self.trimmer = trimmer
         self.judge = judge
+        self.evidence = evidence
+        self.mode = mode
 
     async def condense(self, question: str, history: list[Turn]) -> str:
         """A follow-up ("and how many troops?") becomes a standalone question for retrieval."""
@@ -106,9 +126,10 @@ class QAService:
         filters: Filters | None,
         history: Sequence[Turn],
         timings: dict[str, float],
+        condense: bool = True,
     ) -> tuple[str, list[Passage]]:
         clock = time.perf_counter()
-        standalone = await self.condense(question, list(history))
+        standalone = await self.condense(question, list(history)) if condense else question
         timings["condense"] = _ms(clock)
         clock = time.perf_counter()
         passages = await self.search(standalone, top_k, filters)
@@ -125,9 +146,10 @@ class QAService:
         top_k: int,
         filters: Filters | None = None,
         history: Sequence[Turn] = (),
+        mode: AnswerMode | None = None,
     ) -> Answer:
         """The whole answer: the event stream, consumed."""
-        async for event in self.events(question, top_k, filters, history):
+        async for event in self.events(question, top_k, filters, history, mode):
             if isinstance(event, Done):
                 return event.answer
             if isinstance(event, Failed):
@@ -140,15 +162,33 @@ class QAService:
         top_k: int,
         filters: Filters | None = None,
         history: Sequence[Turn] = (),
+        mode: AnswerMode | None = None,
     ) -> AsyncIterator[Event]:
-        """Sources, then the model's text (Delta) with each sentence checked as soon as it is
-        complete (Checked), then Done with the assembled answer - or Failed. Every surface
-        (/ask, its SSE stream, /v1 chat completions) only formats these."""
+        """Sources, the best quotes (Evidence), then the model's text (Delta) with each
+        sentence checked as soon as it is complete (Checked), then Done with the assembled
+        answer - or Failed. Every surface (/ask, its SSE stream, /v1 chat completions) only
+        formats these. `mode` extractive: Done right after Evidence, its answer the quotes,
+        and no LLM call at all (a follow-up is not condensed)."""
         timings: dict[str, float] = {}
         passages: list[Passage] = []
+        quotes: list[EvidenceQuote] = []
+        extractive = (mode or self.mode) == "extractive"
+        if extractive and self.evidence is None:
+            raise ValueError("an extractive answer needs an evidence ranker")
+        standalone = question
         try:
-            standalone, passages = await self._prepare(question, top_k, filters, history, timings)
+            standalone, passages = await self._prepare(
+                question, top_k, filters, history, timings, condense=not extractive
+            )
             yield Sources(question, standalone, passages)
+            if self.evidence is not None and passages:
+                clock = time.perf_counter()
+                quotes = await run_in_threadpool(self.evidence.rank, standalone, passages)
+                timings["evidence"] = _ms(clock)
+                yield Evidence(quotes)
+            if extractive:
+                yield Done(self._extractive(question, standalone, passages, quotes, timings))
+                return
             if not passages:
                 yield Done(self._no_sources(question, standalone, timings))
                 return
@@ -192,9 +232,47 @@ class QAService:
             if self.judge:
                 timings["judge"] = _ms(judged)
         except LLMError as exc:
-            yield Failed(AnswerFailed(exc, passages))
+            fallback = None
+            if self.evidence is not None and passages:
+                fallback = self._extractive(
+                    question, standalone, passages, quotes, timings, LLM_UNAVAILABLE
+                )
+            yield Failed(AnswerFailed(exc, passages, fallback))
             return
-        yield Done(self._finish(question, standalone, checked, passages, model, usage, timings))
+        answer = self._finish(question, standalone, checked, passages, model, usage, timings)
+        yield Done(answer.model_copy(update={"evidence": quotes}))
+
+    def _extractive(
+        self,
+        question: str,
+        standalone: str,
+        passages: list[Passage],
+        quotes: list[EvidenceQuote],
+        timings: dict[str, float],
+        fallback: str | None = None,
+    ) -> Answer:
+        """The answer made of the evidence quotes, verbatim, each with its passage's marker:
+        every sentence is supported by construction (it is the cited text itself)."""
+        if not passages:
+            answer = self._no_sources(question, standalone, timings)
+            return answer.model_copy(update={"mode": "extractive", "fallback": fallback})
+        sentences = [Sentence(text=q.quote, citations=[q.n], supported=True) for q in quotes]
+        citations = [Citation(**q.model_dump()) for q in quotes]
+        log.info("answered", mode="extractive", fallback=fallback, quotes=len(quotes))
+        return Answer(
+            question=question,
+            condensed_question=standalone,
+            answer=" ".join(with_markers(q.quote, [q.n]) for q in quotes),
+            citations=sorted(citations, key=lambda c: (c.n, c.start)),
+            sentences=sentences,
+            grounded=bool(quotes),
+            passages=passages,
+            model="extractive",
+            timings_ms=timings,
+            evidence=quotes,
+            mode="extractive",
+            fallback=fallback,
+        )
 
     def _finish(
         self,

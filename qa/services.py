@@ -13,6 +13,7 @@ from index.ingest import Ingestor
 from index.lazy import LazyStore
 from index.load import Document
 from index.lock import DataDirLock
+from index.rerank import CrossEncoder
 from index.store import Store, make_client
 from qa.checking.judge import Judge
 from qa.domain import IngestResult
@@ -24,6 +25,7 @@ from qa.metrics import Metrics
 from qa.pipeline import QAService
 from qa.prompt import Prompts
 from qa.retrieval.config import RetrievalConfig
+from qa.retrieval.evidence import EmbedderScorer, EvidenceRanker, SentenceScorer
 from qa.retrieval.retriever import Retriever
 from qa.settings import Settings
 from qa.trim import Trimmer
@@ -128,7 +130,29 @@ def build_qa(settings: Settings, retriever: Retriever, llm: LLM) -> QAService:
     trimmer = Trimmer(budget) if budget else None
     prompts = Prompts.load(settings.prompts_dir)
     judge = build_judge(settings, llm, prompts)
-    return QAService(retriever, llm, prompts, settings.llm_max_tokens, trimmer, judge)
+    evidence = build_evidence(settings, retriever.embedder)
+    if settings.answer_mode == "extractive" and evidence is None:
+        raise ValueError("QA_ANSWER_MODE=extractive needs QA_EVIDENCE (cross-encoder or embedder)")
+    return QAService(
+        retriever,
+        llm,
+        prompts,
+        settings.llm_max_tokens,
+        trimmer,
+        judge,
+        evidence,
+        settings.answer_mode,
+    )
+
+
+def build_evidence(settings: Settings, embedder: Embedder) -> EvidenceRanker | None:
+    """The sentence ranker of the evidence event (the cross-encoder loads on first use)."""
+    if settings.evidence == "off":
+        return None
+    scorer: SentenceScorer = (
+        CrossEncoder() if settings.evidence == "cross-encoder" else EmbedderScorer(embedder)
+    )
+    return EvidenceRanker(scorer, settings.evidence_count)
 
 
 def build_judge(settings: Settings, llm: LLM, prompts: Prompts | None = None) -> Judge | None:

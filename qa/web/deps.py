@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from qa.services import Services
+from qa.settings import AnswerMode
 from qa.web.errors import ApiError
 
 
@@ -37,6 +38,14 @@ def checked_top_k(top_k: int | None, svc: Services) -> int:
     if top_k is not None and top_k > limit:
         raise ApiError(422, "invalid_request", f"top_k must be between 1 and {limit}")
     return top_k or svc.settings.top_k
+
+
+def answer_mode(mode: AnswerMode | None, svc: Services) -> AnswerMode:
+    """The request's mode, else the deployment's; extractive needs the evidence ranker."""
+    chosen = mode or svc.settings.answer_mode
+    if chosen == "extractive" and svc.qa.evidence is None:
+        raise ApiError(422, "invalid_request", "extractive answers need QA_EVIDENCE on")
+    return chosen
 
 
 def ensure_llm_free(svc: Services) -> None:

@@ -87,13 +87,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _llm_failed(_: Request, exc: AnswerFailed) -> JSONResponse:
         # the message was redacted where it was made (qa.llm.base); __cause__ holds the upstream error
         log.error("llm_failed", status=exc.error.status, cause=type(exc.error.__cause__).__name__)
-        passages = [p.model_dump() for p in exc.passages]
-        extra: dict[str, Any] = {}
+        # the status stays 502/504 (the LLM did fail: monitors and clients see it), and the
+        # body also carries the extractive answer served in its place, when there is one
+        extra: dict[str, Any] = exc.fallback.model_dump() if exc.fallback else {}
+        extra["passages"] = [p.model_dump() for p in exc.passages]
         if isinstance(exc.error, LLMBusy):
             extra["retry_after"] = exc.error.retry_after
-        return error_response(
-            exc.error.status, exc.error.kind, str(exc), passages=passages, **extra
-        )
+        return error_response(exc.error.status, exc.error.kind, str(exc), **extra)
 
     @app.exception_handler(LLMError)
     async def _judge_failed(_: Request, exc: LLMError) -> JSONResponse:

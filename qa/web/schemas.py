@@ -9,6 +9,12 @@ from pydantic import BaseModel, Field, StrictInt, model_validator
 
 from index.load import Document, ValidText
 from qa.domain import AS_OF, Filters, IsoDate, Passage, Turn
+from qa.settings import AnswerMode
+
+MODE = (
+    "extractive: the answer is the best quotes of the passages, verbatim, with no LLM call "
+    "(default: QA_ANSWER_MODE)"
+)
 
 
 class Scoped(ValidText):
@@ -39,6 +45,7 @@ class AskRequest(Scoped):
     )
     history: list[Turn] = Field(default_factory=list, max_length=50)
     stream: bool = False
+    mode: AnswerMode | None = Field(None, description=MODE)
 
 
 class SearchRequest(Scoped):
@@ -102,8 +109,14 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {  # routes that take a JSON bo
     415: error_doc("the body is not application/json"),
 }
 LLM_ERRORS: dict[int | str, dict[str, Any]] = {
-    502: error_doc("the LLM failed; the body still carries the retrieved passages"),
-    504: error_doc("the LLM did not answer within QA_LLM_TIMEOUT_S; passages included"),
+    502: error_doc(
+        "the LLM failed; the body still carries the retrieved passages and, unless "
+        'QA_EVIDENCE=off, the extractive answer ("mode": "extractive", "fallback": '
+        '"llm_unavailable")'
+    ),
+    504: error_doc(
+        "the LLM did not answer within QA_LLM_TIMEOUT_S; passages and extractive answer included"
+    ),
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: error_doc("no document with this id")}
 SSE = {

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import structlog
 
-from qa.pipeline import AnswerFailed, Checked, Delta, Done, Event, Sources
+from qa.pipeline import AnswerFailed, Checked, Delta, Done, Event, Evidence, Sources
 
 log = structlog.get_logger(__name__)
 
@@ -29,8 +29,9 @@ async def started(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
 
 
 async def sse_events(events: AsyncIterator[Event]) -> AsyncIterator[dict[str, str]]:
-    """/ask's SSE: sources, delta*, sentence* (each checked as it completes) with the
-    citations it brings, done (the checked answer) - or error, also for our own failures."""
+    """/ask's SSE: sources, evidence (the best quotes, before any answer), delta*, sentence*
+    (each checked as it completes) with the citations it brings, done (the checked answer) -
+    or error (with the extractive answer when the LLM failed), also for our own failures."""
     cited: set[tuple[int, int, int]] = set()
     try:
         async for event in events:
@@ -40,6 +41,8 @@ async def sse_events(events: AsyncIterator[Event]) -> AsyncIterator[dict[str, st
                     "condensed_question": event.condensed_question,
                     "passages": [p.model_dump() for p in event.passages],
                 })  # fmt: skip
+            elif isinstance(event, Evidence):
+                yield _sse("evidence", {"quotes": [q.model_dump() for q in event.quotes]})
             elif isinstance(event, Delta):
                 yield _sse("delta", {"text": event.text, "pending": event.pending})
             elif isinstance(event, Checked):
@@ -63,7 +66,12 @@ def _sse(event: str, data: Any) -> dict[str, str]:
 
 
 def failure_body(failure: AnswerFailed) -> dict[str, Any]:
+    """The error, its status and the passages; and, when evidence was ranked, the extractive
+    answer served in the LLM's place (its fields: answer, citations, ..., "mode": "extractive",
+    "fallback": "llm_unavailable")."""
+    fallback = failure.fallback.model_dump() if failure.fallback else {}
     return {
+        **fallback,
         "error": {"type": failure.error.kind, "message": str(failure)},
         "status": failure.error.status,
         "passages": [p.model_dump() for p in failure.passages],

@@ -229,6 +229,32 @@ def test_llm_down_shows_error(page: Page, fake_llm: FakeLLM) -> None:
     expect(alert).to_contain_text("The language model is unavailable (502)")
     expect(page.locator("#send")).to_be_enabled()
     expect(page.locator("#stop")).to_be_hidden()
+    # the server quoted instead: the best quotes stand as the answer, cited, and marked so
+    expect(msg.locator(".answer")).to_contain_text("240mm multiple rocket launchers")
+    expect(msg.locator('.answer .cite[data-n="1"]').first).to_be_visible()
+    expect(msg.locator(".note")).to_contain_text("instead of an answer")
+
+
+def test_evidence_is_shown_highlighted_while_the_answer_is_written(
+    page: Page, fake_llm: FakeLLM
+) -> None:
+    fake_llm.delay_s = 20  # the model writes slowly: the evidence must not wait for it
+    msg = ask(page, QUESTION, state="streaming")
+    evidence = msg.locator(".evidence .evidence-quote")
+    expect(evidence.first).to_be_visible(timeout=5_000)
+    expect(msg).to_have_attribute("data-state", "streaming")  # the answer is still coming
+    expect(evidence.first.locator("mark")).to_contain_text("240mm multiple rocket launchers")
+    expect(evidence.first).to_contain_text("[1]")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "chat-evidence.png")
+    evidence.first.click()
+    panel = page.locator("#passage-panel")
+    expect(panel).to_be_visible()
+    expect(panel.locator(".passage-text mark")).to_contain_text("240mm multiple rocket launchers")
+    page.keyboard.press("Escape")
+    page.click("#stop")
+    expect(msg).to_have_attribute("data-state", "stopped")
+    expect(evidence.first).to_be_visible()  # the evidence stays
 
 
 def test_service_down_shows_error(page: Page) -> None:

@@ -9,7 +9,13 @@ from sse_starlette.sse import EventSourceResponse
 
 from qa.checking.service import check_request
 from qa.domain import Answer, CheckRequest, CheckResponse
-from qa.web.deps import ServicesDep, checked_question, checked_top_k, ensure_llm_free
+from qa.web.deps import (
+    ServicesDep,
+    answer_mode,
+    checked_question,
+    checked_top_k,
+    ensure_llm_free,
+)
 from qa.web.schemas import (
     COMMON_ERRORS,
     LLM_ERRORS,
@@ -37,12 +43,14 @@ router = APIRouter()
 async def ask(body: AskRequest, request: Request, svc: ServicesDep) -> Any:
     question = checked_question(body.question, svc)
     top_k = checked_top_k(body.top_k, svc)
-    ensure_llm_free(svc)
+    mode = answer_mode(body.mode, svc)
+    if mode == "generative":
+        ensure_llm_free(svc)  # an extractive answer never waits for the LLM
     filters = body.scope()
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not wants_stream:
-        return await svc.qa.ask(question, top_k, filters, body.history)
-    events = await started(svc.qa.events(question, top_k, filters, body.history))
+        return await svc.qa.ask(question, top_k, filters, body.history, mode)
+    events = await started(svc.qa.events(question, top_k, filters, body.history, mode))
     return EventSourceResponse(sse_events(events), ping=15)
 
 

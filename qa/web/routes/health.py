@@ -37,7 +37,10 @@ async def readyz(request: Request, svc: ServicesDep) -> Any:
     detailed = is_trusted(request, svc.settings)
     secrets = [svc.settings.llm_api_key, *svc.settings.api_key_list]
     checks: dict[str, str] = {}
-    for name, check in (("store", _store_ok), ("llm", _llm_ok)):
+    needed = [("store", _store_ok), ("llm", _llm_ok)]
+    if svc.settings.answer_mode == "extractive":  # a deployment without an LLM
+        needed, checks["llm"] = needed[:1], "not used (QA_ANSWER_MODE=extractive)"
+    for name, check in needed:
         try:
             await check(svc)
             checks[name] = "ok"
@@ -46,7 +49,7 @@ async def readyz(request: Request, svc: ServicesDep) -> Any:
             checks[name] = (
                 f"unavailable: {redact(str(exc), secrets)}" if detailed else "unavailable"
             )
-    ready = all(v == "ok" for v in checks.values())
+    ready = all(checks[name] == "ok" for name, _ in needed)
     if not ready:
         raise ApiError(
             503, "not_ready", "; ".join(f"{k}: {v}" for k, v in checks.items()), checks=checks

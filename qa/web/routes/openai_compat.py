@@ -1,5 +1,9 @@
 """OpenAI-compatible `/v1/chat/completions` and `/v1/models`, so chat apps can use this service
-as a model. Sources travel in an extra `citations` field (in the final chunk when streaming)."""
+as a model. Sources travel in an extra `citations` field (in the final chunk when streaming);
+the best quotes, ranked before the answer, in an extra `evidence` field (on the first chunk
+when streaming). `"mode": "extractive"` in the extra body answers with those quotes and no LLM
+call; when the LLM fails, a stream ends with the extractive answer, marked
+`"fallback": "llm_unavailable"` beside the `error`."""
 
 from __future__ import annotations
 
@@ -17,10 +21,17 @@ from sse_starlette.sse import EventSourceResponse
 from index.load import ValidText
 from qa.checking.answer import with_markers
 from qa.domain import MAX_TURN_CHARS, Answer, Turn
-from qa.pipeline import Checked, Done, Event, Failed
-from qa.web.deps import ServicesDep, checked_question, checked_top_k, ensure_llm_free
+from qa.pipeline import Checked, Done, Event, Evidence, Failed, Sources
+from qa.settings import AnswerMode
+from qa.web.deps import (
+    ServicesDep,
+    answer_mode,
+    checked_question,
+    checked_top_k,
+    ensure_llm_free,
+)
 from qa.web.errors import ApiError
-from qa.web.schemas import Scoped
+from qa.web.schemas import MODE, Scoped
 from qa.web.streaming import failure_body, internal_error_body, started
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -43,6 +54,7 @@ class ChatRequest(Scoped):  # as_of, filters and top_k: extensions, sent in `ext
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     top_k: StrictInt | None = Field(None, ge=1)
+    mode: AnswerMode | None = Field(None, description=MODE)
 
 
 def _split_conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
@@ -63,6 +75,9 @@ def _extras(answer: Answer) -> dict[str, Any]:
         "citations": [c.model_dump() for c in answer.citations],
         "grounded": answer.grounded,
         "condensed_question": answer.condensed_question,
+        "evidence": [q.model_dump() for q in answer.evidence],
+        "mode": answer.mode,
+        "fallback": answer.fallback,
     }
 
 
@@ -79,12 +94,14 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
     raw_question, history = _split_conversation(body.messages)
     question = checked_question(raw_question, svc)
     top_k = checked_top_k(body.top_k, svc)
-    ensure_llm_free(svc)
+    mode = answer_mode(body.mode, svc)
+    if mode == "generative":
+        ensure_llm_free(svc)
     filters = body.scope()
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:
-        answer = await svc.qa.ask(question, top_k, filters, history)
+        answer = await svc.qa.ask(question, top_k, filters, history, mode)
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -114,11 +131,20 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
 
     async def chunks(events: AsyncIterator[Event]) -> AsyncIterator[dict[str, str]]:
         # A chat client cannot take text back: a sentence goes out once it is checked and
-        # supported; the final chunk carries the sources.
-        yield chunk({"role": "assistant", "content": ""})
+        # supported; the first chunk carries the evidence (when ranked), the final one the
+        # sources.
+        opened = False
         sent = 0
         try:
             async for event in events:
+                if not opened and isinstance(event, Evidence):
+                    quotes = [q.model_dump() for q in event.quotes]
+                    yield chunk({"role": "assistant", "content": ""}, evidence=quotes)
+                    opened = True
+                    continue
+                if not opened and not isinstance(event, Sources):
+                    yield chunk({"role": "assistant", "content": ""})
+                    opened = True
                 if isinstance(event, Checked) and event.sentence.supported:
                     c = event.sentence
                     yield chunk({"content": (" " if sent else "") + with_markers(c.claim, c.cited)})
@@ -131,13 +157,17 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
                     log.error(
                         "stream_failed", error=str(event.error), status=event.error.error.status
                     )
-                    yield {"data": json.dumps({**failure_body(event.error), "citations": []})}
+                    fallback = event.error.fallback
+                    if fallback is not None:  # the quotes, as the answer's last words
+                        text = fallback.answer if not sent else f"\n\n{fallback.answer}"
+                        yield chunk({"content": text}, "stop", **_extras(fallback))
+                    yield {"data": json.dumps({"citations": [], **failure_body(event.error)})}
         except Exception as exc:  # the headers are gone: end with an error chunk
             log.exception("stream_failed")
             yield {"data": json.dumps(internal_error_body(exc))}
         yield {"data": "[DONE]"}
 
-    events = await started(svc.qa.events(question, top_k, filters, history))
+    events = await started(svc.qa.events(question, top_k, filters, history, mode))
     return EventSourceResponse(chunks(events), ping=15)
 
 

@@ -121,6 +121,26 @@
     return ol;
   }
 
+  // The best quotes of the passages, ranked before the answer: shown at once, highlighted,
+  // while the model writes (and they stay, as what the answer can be checked against).
+  function renderEvidence(msg) {
+    msg.evidenceEl.replaceChildren();
+    msg.evidenceEl.hidden = !msg.evidence.length;
+    if (!msg.evidence.length) return;
+    msg.evidenceEl.append(el("h3", "evidence-label", "Evidence"));
+    for (const q of msg.evidence) {
+      const b = el("button", "evidence-quote");
+      b.type = "button";
+      b.dataset.n = String(q.n);
+      b.dataset.start = String(q.start);
+      b.append(el("mark", null, q.quote)); // verbatim: the box marks it as a quote
+      const meta = [q.title || q.doc_id, metaLine(q)].filter(Boolean).join(" · ");
+      b.append(el("span", "evidence-meta", `[${q.n}] ${meta}`));
+      b.setAttribute("aria-label", `Evidence from source ${q.n}: ${q.quote}`);
+      msg.evidenceEl.append(b);
+    }
+  }
+
   // Cited passages first; the other retrieved passages folded away.
   function renderSources(msg) {
     const cited = new Set(msg.citations.map((c) => c.n));
@@ -148,15 +168,19 @@
     const root = el("div", "msg assistant");
     const msg = {
       root, question, text: "", citations: [], passages: [], sentences: [], pending: "", grounded: null,
+      evidence: [],
       searchedEl: el("p", "searched"), statusEl: el("p", "status", "Searching the news"),
-      answerEl: el("div", "answer"), noteEl: el("p", "note"),
+      evidenceEl: el("div", "evidence"), answerEl: el("div", "answer"), noteEl: el("p", "note"),
       sourcesEl: el("div", "sources"),
     };
-    msg.searchedEl.hidden = msg.noteEl.hidden = true;
-    root.append(msg.searchedEl, msg.statusEl, msg.answerEl, msg.noteEl, msg.sourcesEl);
+    msg.searchedEl.hidden = msg.noteEl.hidden = msg.evidenceEl.hidden = true;
+    root.append(msg.searchedEl, msg.statusEl, msg.evidenceEl, msg.answerEl, msg.noteEl, msg.sourcesEl);
     root.addEventListener("click", (e) => {
-      const t = e.target.closest(".cite, .source");
-      if (t) openPanel(msg, Number(t.dataset.n), t);
+      const t = e.target.closest(".cite, .source, .evidence-quote");
+      if (!t) return;
+      const start = t.dataset.start ? Number(t.dataset.start) : null;
+      const quote = start == null ? [] : msg.evidence.filter((q) => q.start === start);
+      openPanel(msg, Number(t.dataset.n), t, quote);
     });
     setState(msg, "streaming");
     els.messages.append(root);
@@ -247,6 +271,9 @@
       const k = msg.passages.length;
       msg.statusEl.textContent = k ? `Reading ${k} passage${k === 1 ? "" : "s"}` : "No matching articles found";
       renderSources(msg);
+    } else if (name === "evidence") {
+      msg.evidence = data.quotes || [];
+      renderEvidence(msg);
     } else if (name === "delta") {
       msg.statusEl.hidden = true;
       msg.pending = String(data.pending || "");
@@ -260,11 +287,14 @@
       msg.sentences = data.sentences || [];
       msg.grounded = data.grounded;
       if (data.passages) msg.passages = data.passages;
+      if (data.evidence) { msg.evidence = data.evidence; renderEvidence(msg); }
       setState(msg, "done");
       renderAnswer(msg);
       renderSources(msg);
       const dropped = msg.sentences.filter((s) => s.supported === false).length;
-      if (data.grounded === false) {
+      if (data.mode === "extractive") {
+        showNote(msg, "Quoted from the articles: no language model wrote this answer.", "info");
+      } else if (data.grounded === false) {
         msg.root.classList.add("ungrounded");
         if (dropped) showNote(msg, "The model's draft, shown dimmed, is not supported by the retrieved articles.", "warn");
       } else if (dropped) {
@@ -274,6 +304,14 @@
       final = true;
     } else if (name === "error") {
       if (data.passages) msg.passages = data.passages;
+      if (data.fallback && data.sentences) { // the LLM failed: the server quotes instead
+        msg.text = String(data.answer || "");
+        msg.citations = data.citations || [];
+        msg.sentences = data.sentences;
+        msg.pending = "";
+        if (data.evidence) { msg.evidence = data.evidence; renderEvidence(msg); }
+        showNote(msg, "The best quotes from the articles, shown instead of an answer.", "info");
+      }
       const err = data.error && typeof data.error === "object" ? data.error : { message: data.error };
       showError(msg, friendlyError(err, status || data.status));
       final = true;
@@ -291,7 +329,7 @@
     if (!res.ok) {
       const data = type.includes("json") ? await res.json().catch(() => null) : null;
       const error = (data && data.error) || res.statusText || "request failed";
-      return handleEvent(msg, "error", { error }, res.status);
+      return handleEvent(msg, "error", { ...(data || {}), error }, res.status);
     }
     if (type.includes("application/json")) return handleEvent(msg, "done", await res.json()); // no SSE
     for await (const ev of sseEvents(res)) {
@@ -372,9 +410,10 @@
     return line;
   }
 
-  function openPanel(msg, n, trigger) {
+  function openPanel(msg, n, trigger, marked = []) {
     const p = msg.passages.find((x) => x.n === n);
-    const cites = msg.citations.filter((c) => c.n === n);
+    // from an evidence quote: that quote is marked; from a citation: the answer's quotes
+    const cites = marked.length ? marked : msg.citations.filter((c) => c.n === n);
     const info = p || cites[0];
     if (!info) return;
     const panel = els.panel;
