@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.checking.answer import ParsedSentence, parse_answer, with_markers
-from qa.checking.tokens import STOPWORDS
+from qa.checking.tokens import stopwords
 from qa.eval.answers import normalize
 
 _AUX = re.compile(
@@ -81,7 +81,7 @@ def mutations(
     spans = [
         m
         for m in _NAME.finditer(sentence)
-        if m.group(0) in passage_text and m.group(0).lower() not in STOPWORDS
+        if m.group(0) in passage_text and m.group(0).lower() not in stopwords()
     ]
     pairs = [
         (x.group(0), y.group(0))

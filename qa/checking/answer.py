@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from index.chunk import split_sentences
 from qa.checking.rules import Quote, best_quote, off_question, restates, stale
 from qa.checking.tokens import tokenize
+from qa.checking.words import word_set
 from qa.domain import Citation, Passage, Sentence
 from qa.markers import LEADING_MARKERS, MARKER, marker_numbers
 
@@ -19,13 +20,6 @@ _REFUSAL = re.compile(
     r"\b(do(es)? not (contain|mention|provide|answer|say)|not (mentioned|provided|specified|stated)"
     r"|no (information|mention)|cannot (answer|determine|be determined)|unable to (answer|find))\b",
     re.I,
-)
-
-
-_POINTER_WORDS = frozenset(
-    """information info stated state states found find mentioned mention mentions indicated
-    indicates indicate according see source sources provided given shown show shows based
-    reported refer refers referenced cited confirmed detailed described noted per above""".split()
 )
 
 
@@ -64,7 +58,8 @@ def _parse(piece: str) -> ParsedSentence:
 def _is_claim(parsed: ParsedSentence) -> bool:
     """Not empty, and not a pointer like "This is stated in passage [1].", which small models
     add after a sentence: it claims nothing (the sentence before it is cited on its own)."""
-    words = [t for t in tokenize(parsed.claim) if t.content and t.norm not in _POINTER_WORDS]
+    pointers = word_set("pointer_words")
+    words = [t for t in tokenize(parsed.claim) if t.content and t.norm not in pointers]
     return bool(words)
 
 

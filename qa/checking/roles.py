@@ -8,9 +8,7 @@ from __future__ import annotations
 import re
 
 from qa.checking.tokens import Evidence, Token, tokenize
-
-ROLE_WORDS = frozenset("to from by against into toward towards".split())
-_COORDINATION = frozenset("and or vs versus".split())  # "A and B": no roles to swap
+from qa.checking.words import word_set
 
 Mention = tuple[frozenset[str], int, str | None]  # name stems, position, role word before it
 
@@ -21,10 +19,16 @@ def names(tokens: list[Token]) -> set[str]:
 
 def mentions(tokens: list[Token]) -> list[Mention]:
     """Each run of capitalised words, with the role word (to/from/by/against) just before it."""
+    roles, attribution = word_set("role_words"), word_set("attribution")
     found: list[Mention] = []
     for i, j in _runs(tokens):
-        before = [t.norm for t in tokens[max(0, i - 2) : i]]
-        role = next((w for w in reversed(before) if w in ROLE_WORDS), None)
+        role = None
+        for k in (i - 1, i - 2):  # the nearest role word among the two words before the name
+            if k >= 0 and tokens[k].norm in roles:
+                # "according to NBC" says who reported it: an attribution, not a role to swap
+                if not (k > 0 and tokens[k - 1].norm in attribution):
+                    role = tokens[k].norm
+                break
         found.append((frozenset(t.stem for t in tokens[i : j + 1]), i, role))
     return found
 
@@ -146,7 +150,7 @@ def _coordinated(tokens: list[Token], a: int | None, b: int | None) -> bool:
         return False
     lo, hi = sorted((a, b))
     between = [t.norm for t in tokens[lo + 1 : hi] if not t.name]
-    return bool(between) and all(w in _COORDINATION or not w.isalpha() for w in between)
+    return bool(between) and all(w in word_set("coordination") or not w.isalpha() for w in between)
 
 
 def borrowed_name(

@@ -13,9 +13,11 @@ from datetime import date
 from functools import lru_cache
 
 from index.chunk import split_sentences
+from qa.checking.analysis import with_names
 from qa.checking.numbers import misplaced_numbers
 from qa.checking.roles import borrowed_name, names, roles_differ
 from qa.checking.tokens import MONTHS, Evidence, Token, tokenize
+from qa.checking.words import word_set
 
 MIN_COVERAGE = 0.7  # share of the claim's content words the quote (or question) must hold
 MIN_QUOTE_SHARE = 0.5  # ...and the quote itself, so a quote about something else cannot carry it
@@ -142,7 +144,8 @@ def best_quote(
     claim: str, text: str, title: str | None, published: str | None, question: str | None = None
 ) -> Quote:
     """The quote of `text` that carries `claim` (a supported one first, then the closest)."""
-    tokens = tokenize(as_read(claim))
+    read = as_read(claim)
+    tokens = with_names(tokenize(read), read)
     premise = Evidence(tokenize(question)) if question else None
     open_question = bool(question) and not yes_no(question or "")
     head = header(title, published, tokens)
@@ -213,7 +216,7 @@ def off_question(claim: str, passage: str, title: str | None, question: str) -> 
     """The claim and its passage touch too few of the question's words: a true sentence of a
     passage about something else (small models copy passages when the answer is not there)."""
     words = tokenize(question)
-    asked = {t.stem: t for t in words if t.content and t.norm not in _GENERIC}
+    asked = {t.stem: t for t in words if t.content and t.norm not in word_set("generic_words")}
     if len(asked) < 2:
         return False
     seen = Evidence(tokenize(claim) + tokenize(passage), tokenize(title or ""))
@@ -247,6 +250,3 @@ def stale(question: str, published: str | None, newest: str | None) -> int | Non
     except ValueError:
         return None
     return gap if gap > STALE_DAYS else None
-
-
-_GENERIC = frozenset("new year years time people day days first last many much one".split())

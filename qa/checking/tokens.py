@@ -9,19 +9,8 @@ from functools import lru_cache
 
 import Stemmer
 
-NEGATIONS = frozenset(
-    "not no never without none neither nor nobody nothing deny denies denied".split()
-)
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as into over about after before
-    than then that this these those there their they them it its is are was were be been
-    being has have had do does did will would could should may might can so such
-    which who whom what when where why how also more most some any all each other both up
-    out said says say reportedly according he she his her we our you your i me my yes able
-    us while during against through per via under between among amid
-    week weeks weekend today yesterday tomorrow recently recent currently now latest just
-    passage passages article articles""".split()
-)
+from qa.checking.words import word_map, word_set
+
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?")
 _NUMBER_WORDS = {  # not "one": "one of the largest" counts nothing
     w: str(i)
@@ -30,49 +19,6 @@ _NUMBER_WORDS = {  # not "one": "one of the largest" counts nothing
     )
     if i >= 2
 }
-# irregular verbs, so "sent" and "send" (or "won" and "wins") are the same word
-_IRREGULAR = {
-    form: base
-    for base, forms in {
-        "send": "sent", "win": "won", "give": "gave given", "take": "took taken",
-        "make": "made", "say": "said", "tell": "told", "lead": "led", "leave": "left",
-        "hold": "held", "meet": "met", "pay": "paid", "sell": "sold", "buy": "bought",
-        "bring": "brought", "begin": "began begun", "come": "came", "go": "went gone",
-        "see": "saw seen", "find": "found", "fight": "fought", "think": "thought",
-        "strike": "struck stricken", "spend": "spent", "build": "built", "lose": "lost",
-        "choose": "chose chosen", "fall": "fell fallen", "rise": "rose risen",
-        "become": "became", "run": "ran", "shoot": "shot", "stand": "stood",
-        "drive": "drove driven", "fly": "flew flown", "grow": "grew grown",
-        "know": "knew known", "throw": "threw thrown", "write": "wrote written",
-        "break": "broke broken", "speak": "spoke spoken", "steal": "stole stolen",
-        "keep": "kept", "seek": "sought", "teach": "taught", "catch": "caught",
-        "feel": "felt", "mean": "meant", "sink": "sank sunk", "draw": "drew drawn",
-        "withdraw": "withdrew withdrawn", "get": "got gotten", "show": "shown",
-        "hide": "hid hidden", "swear": "swore sworn", "wear": "wore worn", "tear": "tore torn",
-        "freeze": "froze frozen", "ride": "rode ridden", "forget": "forgot forgotten",
-        "forbid": "forbade forbidden", "shake": "shook shaken", "eat": "ate eaten",
-        "bear": "bore borne", "arise": "arose arisen", "overtake": "overtook overtaken",
-        "undertake": "undertook undertaken", "uphold": "upheld", "oversee": "oversaw overseen",
-    }.items()
-    for form in forms.split()
-}  # fmt: skip
-# "a French stadium" is one in France: the demonyms whose country the prefix rule of `_same`
-# misses ("Russian"/"Russia" it finds)
-_DEMONYMS = {
-    "english": "england", "british": "britain", "scottish": "scotland", "welsh": "wales",
-    "irish": "ireland", "french": "france", "spanish": "spain", "portuguese": "portugal",
-    "dutch": "netherlands", "belgian": "belgium", "swiss": "switzerland", "danish": "denmark",
-    "swedish": "sweden", "finnish": "finland", "norwegian": "norway", "polish": "poland",
-    "greek": "greece", "turkish": "turkey", "chinese": "china", "thai": "thailand",
-    "filipino": "philippines", "iranian": "iran", "iraqi": "iraq", "mexican": "mexico",
-    "canadian": "canada", "peruvian": "peru", "cuban": "cuba",
-}  # fmt: skip
-_SCALES = {
-    "thousand": "thousand", "million": "million", "millions": "million", "billion": "billion",
-    "billions": "billion", "trillion": "trillion", "bn": "billion", "percent": "percent",
-    "per": "", "pc": "percent",
-}  # fmt: skip
-_SCALES = {k: v for k, v in _SCALES.items() if v}
 MONTHS = "january february march april may june july august september october november december"
 
 
@@ -92,19 +38,26 @@ class Token:
     negation: bool
 
 
+def stopwords() -> frozenset[str]:
+    return word_set("stopwords")
+
+
 def tokenize(text: str) -> list[Token]:
+    negations, stop = word_set("negations"), stopwords()
+    scales = word_map("scales")
+    irregular, demonyms = word_map("irregular_verbs", forward=False), word_map("demonyms")
     text = re.sub(r"n['’]t\b", " not", text).replace("cannot", "can not")
     tokens: list[Token] = []
     for i, match in enumerate(_WORD.finditer(text)):
         raw = match.group(0)
         low = raw.lower().replace("’", "'")
-        if low in _SCALES and tokens and tokens[-1].number and " " not in tokens[-1].norm:
+        if low in scales and tokens and tokens[-1].number and " " not in tokens[-1].norm:
             # "4 billion" is one number: "four rocket systems" does not carry "$4 billion"
             last = tokens[-1]
             tokens[-1] = Token(
                 last.text,
-                f"{last.norm} {_SCALES[low]}",
-                f"{last.stem} {_SCALES[low]}",
+                f"{last.norm} {scales[low]}",
+                f"{last.stem} {scales[low]}",
                 True,
                 False,
                 True,
@@ -119,10 +72,10 @@ def tokenize(text: str) -> list[Token]:
                 norm += " percent"
         else:
             norm = low.removesuffix("'s")
-        negation = low in NEGATIONS
-        content = number or (norm not in STOPWORDS and len(norm) > 1 and not negation)
+        negation = low in negations
+        content = number or (norm not in stop and len(norm) > 1 and not negation)
         name = not number and raw[0].isupper() and content and (i > 0 or len(raw) > 1)
-        base = _IRREGULAR.get(norm) or _DEMONYMS.get(norm, norm)
+        base = irregular.get(norm) or demonyms.get(norm, norm)
         stem = norm if number else _stemmer().stemWord(base)
         tokens.append(Token(raw, norm, stem, content, name, number, negation))
     return tokens

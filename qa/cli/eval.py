@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -15,6 +15,7 @@ from qa.checking.judge import Judge
 from qa.checking.service import check_request
 from qa.cli.console import console
 from qa.domain import CheckRequest
+from qa.eval import faithbench
 from qa.eval.grounding import evaluate_claims, load_claims, markdown
 from qa.llm.base import LLMError
 from qa.services import build_judge, build_llm
@@ -62,7 +63,12 @@ async def _with_judge(
 
 
 def command_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """A claims file, or a FaithBench-style summaries file (read by its fields; word rules only,
+    the judge is not asked)."""
     try:
+        if faithbench.is_summary_set(args.grounding):
+            summaries = faithbench.load_summaries(args.grounding)[: args.limit or None]
+            return _report(args, faithbench.evaluate_summaries(summaries), faithbench.markdown)
         rows = load_claims(args.grounding, args.corpus)[: args.limit or None]
         results = asyncio.run(
             _with_judge(args, settings, lambda judge: evaluate_claims(rows, judge))
@@ -73,7 +79,13 @@ def command_eval(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, ValueError, KeyError) as error:
         console.print(f"[red]{error}[/]")
         return 2
+    return _report(args, results, markdown)
+
+
+def _report(
+    args: argparse.Namespace, results: dict[str, Any], table: Callable[[dict[str, Any]], str]
+) -> int:
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2) if args.json else markdown(results))
+    print(json.dumps(results, indent=2) if args.json else table(results))
     return 0

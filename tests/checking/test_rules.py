@@ -1,10 +1,13 @@
 """The claim check reads one quote, with its numbers, names, polarity and roles (qa/verify.py)."""
 
+from importlib.resources import files
+
 import pytest
 
 from qa.checking.answer import check_answer
 from qa.checking.rules import best_quote
 from qa.checking.tokens import tokenize
+from qa.checking.words import word_map, word_set
 from qa.domain import Passage
 
 TITLE = "North Korea preparing to send more troops and weapons to Russia, Seoul says"
@@ -235,3 +238,25 @@ def test_a_number_keeps_its_role_word() -> None:
     assert wrong == (False, "number 15 not in quote")
     # a number the quote gives no other number's role word is left alone
     assert verdict("The state minimum wage is $15 an hour.", text, title)[0] is True
+
+
+def test_according_to_names_the_reporter_not_a_role() -> None:
+    """The shipped sample: the model's word order differs from the article's, and "according to
+    NBC" says who reported it; the answer must not be refused as a role swap."""
+    question = "How many North Korean troops were sent to Russia, according to NBC?"
+    passage = Passage(
+        n=1, doc_id="a", chunk_id="a:0", title=TITLE, start=0, end=len(TEXT), score=1.0, text=TEXT
+    )
+    answer = "12,000 North Korean troops were sent to Russia according to NBC [1]."
+    checked = check_answer(answer, [passage], question)
+    assert checked.grounded, checked.sentences
+    # a "to" that is a role still is one: the troops did not go to NBC
+    assert verdict("12,000 North Korean troops were sent to NBC by Russia.")[0] is False
+
+
+def test_word_lists_are_data_files() -> None:
+    data = files("qa.checking") / "data"
+    assert "never" in word_set("negations")
+    assert word_map("irregular_verbs", forward=False)["sent"] == "send"
+    assert (data / "stopwords.txt").read_text().count("\n") > 100
+    assert tokenize("They sent troops")[1].stem == tokenize("They send troops")[1].stem
