@@ -28,7 +28,7 @@ from qa.settings import Settings, get_settings, parse_rate
 from qa.web.errors import install_error_handlers
 from qa.web.middleware import BodyLimit, RequestContext
 from qa.web.ratelimit import RateLimitMiddleware, TokenBucketLimiter
-from qa.web.routes import ask, documents, health, openai_compat
+from qa.web.routes import ask, documents, health, openai_compat, timeline
 from qa.web.schemas import COMMON_ERRORS, LLM_ERRORS
 from qa.web.security import READ
 
@@ -111,7 +111,7 @@ def create_app(
     app.add_middleware(RequestContext)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
-    for routes in (ask, documents, health):
+    for routes in (ask, documents, health, timeline):
         app.include_router(routes.router)
     app.include_router(
         openai_compat.router, dependencies=[READ], responses={**COMMON_ERRORS, **LLM_ERRORS}

@@ -1,0 +1,138 @@
+"""The timeline of a question or entity: the dated reports about it, one per story cluster,
+oldest first, each with the sentence that speaks to the query.
+
+Retrieval ranks articles as answers do (`Retriever.rank_articles`: vector + BM25, copies of one
+wire story already collapsed into one article by the duplicate groups), so a timeline entry is
+one story cluster: the copy that speaks, and the other outlets' copies beside it. The best
+`limit` relevant clusters are then put in date order. Undated articles have no place on a
+timeline and are left out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from index.chunk import split_sentences
+from index.dedup import Report
+from index.store import StoredChunk
+from qa.checking.tokens import tokenize
+from qa.domain import Filters
+from qa.retrieval.fusion import RankedArticle, distinct
+from qa.retrieval.retriever import Retriever
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 50
+# articles ranked for each entry asked for: some of them fail the relevance test below
+CANDIDATES_PER_ENTRY = 3
+# an article belongs on the timeline when its title and best passages hold at least this share
+# of the query's content words, or its best passage is this close to the query (MiniLM cosine):
+# ranking alone always finds *something*, and a timeline of unrelated reports misleads
+MIN_SHARE = 0.5
+MIN_SIMILARITY = 0.5
+
+
+class TimelineEntry(BaseModel):
+    """One story cluster's report: `quote` is `text[start:end]` of the article `doc_id`."""
+
+    doc_id: str
+    chunk_id: str = Field(description="the passage the quote is from")
+    title: str
+    url: str | None = None
+    source: str | None = None
+    published: str = Field(description="ISO 8601 date (or datetime) of the report")
+    quote: str = Field(description="the passage's sentence most relevant to the query")
+    start: int = Field(description="offset of the quote in the article's text")
+    end: int
+    score: float = Field(description="cosine similarity of the passage and the query")
+    also_reported_by: list[Report] = Field(
+        default_factory=list, description="other outlets' copies of the same story"
+    )
+
+
+class Timeline(BaseModel):
+    query: str
+    entries: list[TimelineEntry] = Field(description="oldest first")
+
+
+@dataclass(frozen=True)
+class _Quote:
+    chunk: StoredChunk
+    start: int  # offsets into the article's text
+    end: int
+    share: float
+
+
+def query_stems(query: str) -> set[str]:
+    return {t.stem for t in tokenize(query) if t.content}
+
+
+def _share(wanted: set[str], text: str) -> float:
+    if not wanted:
+        return 0.0
+    return len(wanted & query_stems(text)) / len(wanted)
+
+
+def best_quote(wanted: set[str], chunks: list[StoredChunk]) -> _Quote | None:
+    """The sentence with the largest share of the query's words; of equal ones, the earlier
+    passage's (retrieval's order) and then the earlier sentence (news puts the point first).
+    Chunk texts are exact slices of the article, so chunk offset + sentence offset is exact."""
+    best: _Quote | None = None
+    for chunk in chunks:
+        for span in split_sentences(chunk.text):
+            share = _share(wanted, chunk.text[span.start : span.end])
+            if best is None or share > best.share:
+                best = _Quote(chunk, chunk.start + span.start, chunk.start + span.end, share)
+    return best
+
+
+def relevant(wanted: set[str], article: RankedArticle) -> bool:
+    title = article.chunks[0].title if article.chunks else ""
+    text = " ".join([title, *(c.text for c in article.chunks)])
+    similarity = max((c.score for c in article.chunks), default=0.0)
+    return _share(wanted, text) >= MIN_SHARE or similarity >= MIN_SIMILARITY
+
+
+def build_timeline(
+    retriever: Retriever, query: str, filters: Filters | None = None, limit: int = DEFAULT_LIMIT
+) -> Timeline:
+    """The best `limit` relevant story clusters for `query`, in date order (blocking: it
+    embeds and searches)."""
+    wanted = query_stems(query)
+    ranked = retriever.rank_articles(query, filters, limit=limit * CANDIDATES_PER_ENTRY)
+    chosen: list[tuple[RankedArticle, _Quote]] = []
+    for article in ranked:
+        if len(chosen) == limit:
+            break
+        dated = article.chunks and article.chunks[0].published
+        if not dated or not relevant(wanted, article):
+            continue
+        quote = best_quote(wanted, article.chunks)
+        if quote is not None:
+            chosen.append((article, quote))
+    chosen.sort(key=lambda pair: pair[1].chunk.published or "")
+    # a later report whose passage repeats an earlier one's (a copy republished outside the
+    # duplicate window) adds nothing to what changed: the first report keeps it
+    kept = {c.id for c in distinct([quote.chunk for _, quote in chosen])}
+    return Timeline(
+        query=query,
+        entries=[_entry(article, quote) for article, quote in chosen if quote.chunk.id in kept],
+    )
+
+
+def _entry(article: RankedArticle, quote: _Quote) -> TimelineEntry:
+    chunk = quote.chunk
+    offset = quote.start - chunk.start
+    return TimelineEntry(
+        doc_id=chunk.doc_id,
+        chunk_id=chunk.id,
+        title=chunk.title,
+        url=chunk.url,
+        source=chunk.source,
+        published=chunk.published or "",
+        quote=chunk.text[offset : offset + quote.end - quote.start],
+        start=quote.start,
+        end=quote.end,
+        score=max(c.score for c in article.chunks),
+        also_reported_by=article.copies,
+    )
