@@ -103,7 +103,7 @@ def check_mcp(request: Request) -> None:
 
 
 class Guarded:
-    """An ASGI app (a mounted sub-app, which route dependencies do not reach) behind a check
+    """An ASGI app (a raw ASGI route, which route dependencies do not reach) behind a check
     that raises `ApiError`: the app's error handlers answer it, as for any route."""
 
     def __init__(self, app: ASGIApp, check: Callable[[Request], None]):

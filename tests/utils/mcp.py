@@ -23,9 +23,9 @@ async def connect(
     over HTTP to a URL, with `Authorization: Bearer <api_key>` when given."""
     if isinstance(target, str):
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
-        async with create_mcp_http_client(headers=headers) as http:
-            async with Client(streamable_http_client(target, http_client=http)) as client:
-                yield client
+        http = create_mcp_http_client(headers=headers)
+        async with http, Client(streamable_http_client(target, http_client=http)) as client:
+            yield client
         return
     async with Client(target, mode="legacy") as client:
         yield client
