@@ -1,5 +1,6 @@
 """The timeline of a question or entity: the dated reports about it, one per story cluster,
-oldest first, each with the sentence that speaks to the query.
+oldest first (by when each story was first reported), each with the sentence that speaks to
+the query.
 
 Retrieval ranks articles as answers do (`Retriever.rank_articles`: vector + BM25, copies of one
 wire story already collapsed into one article by the duplicate groups), so a timeline entry is
@@ -40,7 +41,10 @@ class TimelineEntry(BaseModel):
     title: str
     url: str | None = None
     source: str | None = None
-    published: str = Field(description="ISO 8601 date (or datetime) of the report")
+    published: str = Field(description="ISO 8601 date (or datetime) of this report")
+    first_reported: str = Field(
+        description="the earliest date among this report and its copies: the timeline's order"
+    )
     quote: str = Field(description="the passage's sentence most relevant to the query")
     start: int = Field(description="offset of the quote in the article's text")
     end: int
@@ -110,7 +114,7 @@ def build_timeline(
         quote = best_quote(wanted, article.chunks)
         if quote is not None:
             chosen.append((article, quote))
-    chosen.sort(key=lambda pair: pair[1].chunk.published or "")
+    chosen.sort(key=lambda pair: _first_reported(*pair))
     # a later report whose passage repeats an earlier one's (a copy republished outside the
     # duplicate window) adds nothing to what changed: the first report keeps it
     kept = {c.id for c in distinct([quote.chunk for _, quote in chosen])}
@@ -118,6 +122,12 @@ def build_timeline(
         query=query,
         entries=[_entry(article, quote) for article, quote in chosen if quote.chunk.id in kept],
     )
+
+
+def _first_reported(article: RankedArticle, quote: _Quote) -> str:
+    """A story broke when its first copy appeared, though the longest copy speaks for it."""
+    dates = [quote.chunk.published, *(c.published for c in article.copies)]
+    return min(d for d in dates if d)
 
 
 def _entry(article: RankedArticle, quote: _Quote) -> TimelineEntry:
@@ -130,6 +140,7 @@ def _entry(article: RankedArticle, quote: _Quote) -> TimelineEntry:
         url=chunk.url,
         source=chunk.source,
         published=chunk.published or "",
+        first_reported=_first_reported(article, quote),
         quote=chunk.text[offset : offset + quote.end - quote.start],
         start=quote.start,
         end=quote.end,

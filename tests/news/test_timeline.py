@@ -47,7 +47,8 @@ def test_one_dated_report_per_story_cluster_oldest_first(retriever: Retriever) -
     assert first.doc_id in CLUSTER, "the wire report and its copy are one entry"
     assert [r.doc_id for r in first.also_reported_by] == list(CLUSTER - {first.doc_id})
     assert [e.doc_id for e in rest] == LATER_REPORTS
-    dates = [e.published for e in timeline.entries]
+    assert first.first_reported == "2024-03-04", "the story broke with the wire report"
+    dates = [e.first_reported for e in timeline.entries]
     assert dates == sorted(dates)
     assert not set(ids(timeline)) & set(UNRELATED), "a library reopening in Lisvane is no strike"
 
