@@ -78,11 +78,11 @@ def _share(wanted: set[str], text: str) -> float:
 
 
 def best_quote(wanted: set[str], chunks: list[StoredChunk]) -> _Quote | None:
-    """The sentence with the largest share of the query's words; of equal ones, the earlier
-    passage's (retrieval's order) and then the earlier sentence (news puts the point first).
-    Chunk texts are exact slices of the article, so chunk offset + sentence offset is exact."""
+    """The sentence with the largest share of the query's words; of equal ones, the one
+    nearest the top of the article (news puts the point first). Chunk texts are exact slices
+    of the article, so chunk offset + sentence offset is exact."""
     best: _Quote | None = None
-    for chunk in chunks:
+    for chunk in sorted(chunks, key=lambda c: c.start):
         for span in split_sentences(chunk.text):
             share = _share(wanted, chunk.text[span.start : span.end])
             if best is None or share > best.share:
