@@ -66,7 +66,10 @@ def main() -> None:
             rate_limit="off",
             llm_base_url="http://127.0.0.1:9/v1",  # no LLM call is made
         )
-        with serve_app(create_app(settings)) as url, httpx.Client(base_url=url, timeout=120) as http:
+        with (
+            serve_app(create_app(settings)) as url,
+            httpx.Client(base_url=url, timeout=120) as http,
+        ):
             assert http.post("/documents", json=sample()).status_code == 200
             times: dict[str, list[float]] = {"GET /timeline": [], "POST /search": []}
             entries: list[int] = []

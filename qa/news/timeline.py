@@ -10,7 +10,7 @@ timeline and are left out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
@@ -97,6 +97,21 @@ def relevant(wanted: set[str], article: RankedArticle) -> bool:
     return _share(wanted, text) >= MIN_SHARE or similarity >= MIN_SIMILARITY
 
 
+@dataclass
+class _Pick:
+    article: RankedArticle
+    quote: _Quote
+    # later reports whose passage repeats this one's (a copy republished after the duplicate
+    # window, so not in the article's duplicate group)
+    repeats: list[Report] = field(default_factory=list)
+
+    @property
+    def first_reported(self) -> str:
+        """A story broke when its first copy appeared, though the longest copy speaks for it."""
+        dates = [self.quote.chunk.published, *(c.published for c in self.article.copies)]
+        return min(d for d in dates if d)
+
+
 def build_timeline(
     retriever: Retriever, query: str, filters: Filters | None = None, limit: int = DEFAULT_LIMIT
 ) -> Timeline:
@@ -104,7 +119,7 @@ def build_timeline(
     embeds and searches)."""
     wanted = query_stems(query)
     ranked = retriever.rank_articles(query, filters, limit=limit * CANDIDATES_PER_ENTRY)
-    chosen: list[tuple[RankedArticle, _Quote]] = []
+    chosen: list[_Pick] = []
     for article in ranked:
         if len(chosen) == limit:
             break
@@ -113,25 +128,35 @@ def build_timeline(
             continue
         quote = best_quote(wanted, article.chunks)
         if quote is not None:
-            chosen.append((article, quote))
-    chosen.sort(key=lambda pair: _first_reported(*pair))
-    # a later report whose passage repeats an earlier one's (a copy republished outside the
-    # duplicate window) adds nothing to what changed: the first report keeps it
-    kept = {c.id for c in distinct([quote.chunk for _, quote in chosen])}
-    return Timeline(
-        query=query,
-        entries=[_entry(article, quote) for article, quote in chosen if quote.chunk.id in kept],
+            _add(chosen, _Pick(article, quote))
+    chosen.sort(key=lambda pick: pick.first_reported)
+    return Timeline(query=query, entries=[_entry(pick) for pick in chosen])
+
+
+def _add(chosen: list[_Pick], pick: _Pick) -> None:
+    """Add `pick`, unless its passage repeats a chosen one's (retrieval's rule for passages
+    that are the same text, `distinct`): then the earlier report stays and lists the later."""
+    for i, other in enumerate(chosen):
+        if len(distinct([other.quote.chunk, pick.quote.chunk])) == 1:
+            first, later = sorted((other, pick), key=lambda p: p.first_reported)
+            first.repeats.append(_report(later.quote.chunk))
+            chosen[i] = first
+            return
+    chosen.append(pick)
+
+
+def _report(chunk: StoredChunk) -> Report:
+    return Report(
+        doc_id=chunk.doc_id,
+        title=chunk.title,
+        source=chunk.source,
+        url=chunk.url,
+        published=chunk.published,
     )
 
 
-def _first_reported(article: RankedArticle, quote: _Quote) -> str:
-    """A story broke when its first copy appeared, though the longest copy speaks for it."""
-    dates = [quote.chunk.published, *(c.published for c in article.copies)]
-    return min(d for d in dates if d)
-
-
-def _entry(article: RankedArticle, quote: _Quote) -> TimelineEntry:
-    chunk = quote.chunk
+def _entry(pick: _Pick) -> TimelineEntry:
+    chunk, quote = pick.quote.chunk, pick.quote
     offset = quote.start - chunk.start
     return TimelineEntry(
         doc_id=chunk.doc_id,
@@ -140,10 +165,10 @@ def _entry(article: RankedArticle, quote: _Quote) -> TimelineEntry:
         url=chunk.url,
         source=chunk.source,
         published=chunk.published or "",
-        first_reported=_first_reported(article, quote),
+        first_reported=pick.first_reported,
         quote=chunk.text[offset : offset + quote.end - quote.start],
         start=quote.start,
         end=quote.end,
-        score=max(c.score for c in article.chunks),
-        also_reported_by=article.copies,
+        score=max(c.score for c in pick.article.chunks),
+        also_reported_by=[*pick.article.copies, *pick.repeats],
     )

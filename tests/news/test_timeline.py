@@ -17,6 +17,7 @@ from qa.news.timeline import Timeline, build_timeline
 from qa.retrieval.retriever import Retriever
 from tests.utils.news import (
     LATER_REPORTS,
+    REPRINT,
     STRIKE_QUERY,
     UNRELATED,
     WIRE_COPY,
@@ -70,7 +71,8 @@ def test_quote_is_the_sentence_the_query_is_about(retriever: Retriever) -> None:
 
 def test_filters_by_source_dates_and_as_of(retriever: Retriever) -> None:
     by_metro = build_timeline(retriever, STRIKE_QUERY, Filters(source="Metro Daily"))
-    assert ids(by_metro) == ["metro-strike-spreads", "metro-strike-talks"]
+    # the reprint is Metro Daily's own report of the end, with the wire's report filtered out
+    assert ids(by_metro) == ["metro-strike-spreads", "metro-strike-talks", REPRINT]
     after = build_timeline(retriever, STRIKE_QUERY, Filters(published_after=date(2024, 3, 10)))
     assert ids(after) == ["metro-strike-talks", "wire-strike-ends"]
     window = Filters(published_after=date(2024, 3, 5), published_before=date(2024, 3, 12))
@@ -91,3 +93,12 @@ def test_limit_keeps_the_best_clusters_in_date_order(retriever: Retriever) -> No
 
 def test_nothing_relevant_is_an_empty_timeline(retriever: Retriever) -> None:
     assert build_timeline(retriever, "volcanic eruption in Iceland").entries == []
+
+
+def test_a_later_reprint_is_listed_with_the_first_report_not_a_new_entry(
+    retriever: Retriever,
+) -> None:
+    timeline = build_timeline(retriever, "Lisvane port strike pay deal")
+    assert REPRINT not in ids(timeline), "a week later, outside the duplicate window"
+    ends = next(e for e in timeline.entries if e.doc_id == "wire-strike-ends")
+    assert REPRINT in [r.doc_id for r in ends.also_reported_by]

@@ -1,6 +1,7 @@
 """A small dated news corpus of our own for the timeline and the MCP tools: one strike story
 told on four dates by two outlets (Northern Wire, Metro Daily), a third outlet's copy of the
-first wire report (Coastal Herald, a day later), and two unrelated articles."""
+first wire report (Coastal Herald, a day later), a reprint of the last report a week after it
+(outside the duplicate groups' window), and two unrelated articles."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ WIRE_REPORT = "wire-strike-begins"  # 2024-03-04, Northern Wire
 WIRE_COPY = "herald-strike-copy"  # 2024-03-05, Coastal Herald: the same text, lightly edited
 # the story's other reports, in date order
 LATER_REPORTS = ["metro-strike-spreads", "metro-strike-talks", "wire-strike-ends"]
+REPRINT = "metro-strike-ends-reprint"  # 2024-03-22: wire-strike-ends' text, a week later
 UNRELATED = ["herald-library", "metro-harvest"]
 
 
