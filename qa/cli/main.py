@@ -1,4 +1,4 @@
-"""`qa` command line: ingest, ask, search, check, eval, serve, documents."""
+"""`qa` command line: ingest, ask, search, check, eval, serve, mcp, documents."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from index.load import LoadError
 from index.lock import DataDirBusy
 from qa.cli.console import console
 from qa.cli.eval import command_check, command_eval
+from qa.cli.mcp import cmd_mcp
 from qa.domain import Filters
 from qa.eval import answers as evaluate
 from qa.logs import configure_logging
@@ -259,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
 
+    sub.add_parser("mcp", help="run the MCP server over stdio (tools: ask, search, timeline, ...)")
+
     docs = sub.add_parser("documents", help="list or delete indexed documents")
     docs.add_argument("action", choices=["list", "delete"])
     docs.add_argument("ids", nargs="*")
@@ -273,6 +276,7 @@ COMMANDS = {
     "eval": cmd_eval,
     "check": cmd_check,
     "serve": cmd_serve,
+    "mcp": cmd_mcp,
     "documents": cmd_documents,
 }
 

@@ -15,6 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 from swagger_ui_bundle import swagger_ui_path
 
 from index.embed import Embedder
@@ -22,15 +23,16 @@ from index.lock import DataDirBusy
 from index.store import Store
 from qa.llm.base import LLM
 from qa.logs import configure_logging
+from qa.mcp.http import StreamableHTTPEndpoint
 from qa.metrics import Metrics, MetricsMiddleware
 from qa.services import build_services, data_dir_lock
 from qa.settings import Settings, get_settings, parse_rate
 from qa.web.errors import install_error_handlers
 from qa.web.middleware import BodyLimit, RequestContext
 from qa.web.ratelimit import RateLimitMiddleware, TokenBucketLimiter
-from qa.web.routes import ask, documents, health, openai_compat
+from qa.web.routes import ask, documents, health, openai_compat, timeline
 from qa.web.schemas import COMMON_ERRORS, LLM_ERRORS
-from qa.web.security import READ
+from qa.web.security import READ, Guarded, check_mcp
 
 STATIC_DIR = Path(str(files("qa.web") / "static"))  # package data, wherever `qa` is installed
 # the chat page must not be framed by another site (clickjacking)
@@ -48,6 +50,7 @@ def create_app(
     settings = settings or get_settings()
     metrics = Metrics()
     stopping = threading.Event()  # `qa serve` sets it on SIGTERM: running ingests end
+    mcp = StreamableHTTPEndpoint(settings)  # /mcp: its session manager lives in the lifespan
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,7 +73,8 @@ def create_app(
                 except Exception as error:  # a Chroma server still down: the poller retries
                     logging.getLogger(__name__).warning("index not opened yet: %s", error)
                 index.start_polling()  # follow writes made through other processes
-                yield
+                async with mcp.running(lambda: app.state.services):
+                    yield
                 app.state.services.jobs.close()
                 index.close()
                 if llm is None:
@@ -111,10 +115,14 @@ def create_app(
     app.add_middleware(RequestContext)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
-    for routes in (ask, documents, health):
+    for routes in (ask, documents, health, timeline):
         app.include_router(routes.router)
     app.include_router(
         openai_compat.router, dependencies=[READ], responses={**COMMON_ERRORS, **LLM_ERRORS}
+    )
+    # the MCP server over streamable HTTP (docs/mcp.md); a raw ASGI route, so not in OpenAPI
+    app.router.routes.append(
+        Route("/mcp", Guarded(mcp, check_mcp), methods=["GET", "POST", "DELETE"])
     )
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Callable
 
 from fastapi import Depends, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.settings import Settings
 from qa.web.errors import ApiError
@@ -54,10 +56,10 @@ def is_trusted(request: Request, settings: Settings) -> bool:
     return token is not None and key_matches(token, keys)
 
 
-def _check(request: Request, write: bool) -> None:
+def _check(request: Request, write: bool, key_always: bool = False) -> None:
     settings: Settings = request.app.state.settings
     keys = settings.api_key_list
-    if write or settings.auth_reads:
+    if write or settings.auth_reads or (key_always and keys):
         if not keys and not is_local(request):
             raise ApiError(
                 403,
@@ -91,6 +93,25 @@ def _write(request: Request) -> None:
 
 def _read(request: Request) -> None:
     _check(request, write=False)
+
+
+def check_mcp(request: Request) -> None:
+    """/mcp is a read route, except that with QA_API_KEYS set it always needs a key (as if
+    QA_AUTH_READS were on): an MCP client is a program configured once with its key, and its
+    tools spend the LLM's time without a person at a page."""
+    _check(request, write=False, key_always=True)
+
+
+class Guarded:
+    """An ASGI app (a raw ASGI route, which route dependencies do not reach) behind a check
+    that raises `ApiError`: the app's error handlers answer it, as for any route."""
+
+    def __init__(self, app: ASGIApp, check: Callable[[Request], None]):
+        self.app, self.check = app, check
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.check(Request(scope))
+        await self.app(scope, receive, send)
 
 
 WRITE = Depends(_write)
