@@ -128,7 +128,17 @@ def build_qa(settings: Settings, retriever: Retriever, llm: LLM) -> QAService:
     trimmer = Trimmer(budget) if budget else None
     prompts = Prompts.load(settings.prompts_dir)
     judge = build_judge(settings, llm, prompts)
-    return QAService(retriever, llm, prompts, settings.llm_max_tokens, trimmer, judge)
+    return QAService(
+        retriever,
+        llm,
+        prompts,
+        settings.llm_max_tokens,
+        trimmer,
+        judge,
+        conflicts=settings.conflicts,
+        recency_boost=settings.recency_boost,
+        stale_after_days=settings.stale_after_days,
+    )
 
 
 def build_judge(settings: Settings, llm: LLM, prompts: Prompts | None = None) -> Judge | None:

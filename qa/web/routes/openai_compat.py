@@ -63,6 +63,8 @@ def _extras(answer: Answer) -> dict[str, Any]:
         "citations": [c.model_dump() for c in answer.citations],
         "grounded": answer.grounded,
         "condensed_question": answer.condensed_question,
+        "conflicts": [c.model_dump() for c in answer.conflicts],
+        "as_of": answer.as_of,
     }
 
 
@@ -126,6 +128,8 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
                 elif isinstance(event, Done):
                     answer = event.answer
                     rest = {} if sent else {"content": answer.answer}
+                    if sent and answer.staleness:  # sent sentences cannot be dated after
+                        rest = {"content": f" {answer.staleness}"}
                     yield chunk(rest, "stop", usage=_usage(answer), **_extras(answer))
                 elif isinstance(event, Failed):
                     log.error(

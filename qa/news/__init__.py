@@ -1,0 +1,1 @@
+"""News-desk reading of retrieved passages: conflicting figures, dated answers, timelines."""
