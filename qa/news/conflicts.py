@@ -175,10 +175,13 @@ def _counted(ent: Span) -> Token | None:
     """The noun a number entity counts: its head ("12,000 troops"), the subject of the verb
     that gives it ("the death toll rose to 95"), or what a share or sum is of."""
     root = ent.root
-    head = root.head
-    counts = ent.label_ in ("CARDINAL", "QUANTITY") and root.dep_ in ("nummod", "quantmod", "amod")
-    if counts and head.pos_ in ("NOUN", "PROPN") and head.i not in range(ent.start, ent.end):
-        return head
+    inside = range(ent.start, ent.end)
+    if ent.label_ in ("CARDINAL", "QUANTITY"):
+        # any of its numbers ("Between 11,000 and 13,000 troops": the root is "Between")
+        for t in (root, *(t for t in ent if t.like_num)):
+            modifies = t.dep_ in ("nummod", "quantmod", "amod")
+            if modifies and t.head.pos_ in ("NOUN", "PROPN") and t.head.i not in inside:
+                return t.head
     if ent.label_ in ("MONEY", "PERCENT"):
         of = _of_noun(root)
         if of is not None:
