@@ -349,6 +349,8 @@ def detect(passages: Sequence[Passage]) -> list[Conflict]:
             continue
         a, b = pair
         about, claims = found.setdefault(a.thing, (a.label, {}))
+        # the fullest wording names it: "North Korean troops" rather than "troops"
+        found[a.thing] = (max(about, a.label, b.label, key=len), claims)
         for reading, figure in ((first, a), (second, b)):
             claims.setdefault((reading.passage.n, figure.wording), _claim(reading, figure))
     return [
