@@ -10,11 +10,17 @@ articles plus, for each question, the corpus articles sharing most words with it
 fresh index with the real embedder); the conflicts it claims are written to --out to read:
 
     python -m benchmarks.conflicts --news-dev 50 --out var/conflicts-newsdev.json
+
+How often the answer reports both sides, through the whole pipeline (the pair ingested alone, the
+question "How many/much <about> ...?" written in the set, the LLM at --llm, the claim check):
+
+    python -m benchmarks.conflicts --llm http://127.0.0.1:8081/v1
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
 import tempfile
@@ -27,7 +33,14 @@ from index.embed import MiniLMEmbedder
 from index.load import Document
 from qa.domain import Filters, Passage
 from qa.news.conflicts import detect, nlp
-from qa.services import build_index, build_retriever, build_store
+from qa.services import (
+    build_embedder,
+    build_index,
+    build_llm,
+    build_qa,
+    build_retriever,
+    build_store,
+)
 from qa.settings import Settings
 
 SET = ROOT / "benchmarks" / "data" / "conflicts.jsonl"
@@ -127,6 +140,45 @@ def news_dev(limit: int, top_k: int, near: int, out: Path | None) -> None:
         print(f"written to {out}")
 
 
+def with_llm(path: Path, url: str) -> None:
+    cases = [json.loads(line) for line in path.open() if json.loads(line)["conflict"]]
+    clock = time.perf_counter()
+    rows = asyncio.run(ask_pairs(cases, url))  # one event loop for the LLM client
+    seconds = time.perf_counter() - clock
+    detected = [r for r in rows if r[1]]
+    told = [r for r in detected if r[2]]
+    print(
+        f"{len(cases)} conflicting pairs through the pipeline ({seconds / len(cases):.1f} s each)"
+    )
+    print(
+        f"  detected: {len(detected)}/{len(cases)}; answer reports both: {len(told)}/{len(detected)}"
+    )
+    for case_id, hit, reported, text in rows:
+        print(f"  {case_id}: detected={hit} reported={reported} | {text}")
+
+
+async def ask_pairs(
+    cases: list[dict[str, Any]], url: str
+) -> list[tuple[str, bool, bool | None, str]]:
+    rows: list[tuple[str, bool, bool | None, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(_env_file=None, data_dir=Path(tmp), llm_base_url=url, judge="off")  # type: ignore[call-arg]
+        embedder = build_embedder(settings)
+        llm = build_llm(settings)
+        for case in cases:  # each pair alone in its own collection and keyword index
+            alone = settings.model_copy(update={"collection": case["id"]})
+            store = build_store(alone)
+            index = build_index(alone, embedder, store)
+            articles = case["articles"]
+            index.write([Document(id=f"{case['id']}-{i}", **a) for i, a in enumerate(articles)])
+            qa = build_qa(alone, build_retriever(alone, embedder, store, index), llm)
+            answer = await qa.ask(case["question"], 4)
+            found = answer.conflicts[0] if answer.conflicts else None
+            reported = found.reported if found else None
+            rows.append((case["id"], found is not None, reported, answer.answer))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--set", type=Path, default=SET)
@@ -134,8 +186,11 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=4)
     parser.add_argument("--near", type=int, default=5, help="neighbour articles per question")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--llm", help="an OpenAI-compatible URL: measure reported (slow)")
     args = parser.parse_args()
-    if args.news_dev:
+    if args.llm:
+        with_llm(args.set, args.llm)
+    elif args.news_dev:
         news_dev(args.news_dev, args.top_k, args.near, args.out)
     else:
         self_made(args.set)
