@@ -9,7 +9,7 @@ The detector over what retrieval gives the model for news-dev questions (the que
 articles plus, for each question, the corpus articles sharing most words with it, ingested into a
 fresh index with the real embedder); the conflicts it claims are written to --out to read:
 
-    python -m benchmarks.conflicts --news-dev 50 --out var/conflicts-newsdev.json
+    python -m benchmarks.conflicts --news-dev 50 --out var/conflicts-newsdev.json  # index: --data
 
 How often the answer reports both sides, through the whole pipeline (the pair ingested alone, the
 question "How many/much <about> ...?" written in the set, the LLM at --llm, the claim check):
@@ -33,6 +33,7 @@ from index.embed import MiniLMEmbedder
 from index.load import Document
 from qa.domain import Filters, Passage
 from qa.news.conflicts import detect, nlp
+from qa.news.dated import asks_for_latest
 from qa.services import (
     build_embedder,
     build_index,
@@ -102,7 +103,10 @@ def neighbours(question: str, corpus: list[dict[str, Any]], k: int) -> list[str]
     return [d["id"] for d in scored[:k]]
 
 
-def news_dev(limit: int, top_k: int, near: int, out: Path | None) -> None:
+def news_dev(limit: int, top_k: int, near: int, data: Path, out: Path | None) -> None:
+    """The conflicts the detector claims over what retrieval gives for the first `limit`
+    questions; also whether the recency boost of "latest" questions keeps their gold article in
+    the top `top_k` (this index is a small slice of the corpus, so an easy ranking)."""
     queries = [json.loads(line) for line in (NEWS_DEV / "queries.jsonl").open()][:limit]
     corpus = [json.loads(line) for line in (NEWS_DEV / "corpus.jsonl").open()]
     by_id = {d["id"]: d for d in corpus}
@@ -111,29 +115,38 @@ def news_dev(limit: int, top_k: int, near: int, out: Path | None) -> None:
         wanted |= set(neighbours(q["question"], corpus, near))
     docs = [Document(**{k: v for k, v in by_id[i].items() if k in Document.model_fields})
             for i in sorted(wanted) if i in by_id]  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(_env_file=None, data_dir=Path(tmp), collection="news")  # type: ignore[call-arg]
-        embedder = MiniLMEmbedder()
-        store = build_store(settings)
-        index = build_index(settings, embedder, store)
+    settings = Settings(_env_file=None, data_dir=data, collection="news")  # type: ignore[call-arg]
+    embedder = MiniLMEmbedder()
+    store = build_store(settings)
+    index = build_index(settings, embedder, store)
+    clock = time.perf_counter()
+    index.write(docs)  # unchanged articles are skipped: a second run reuses the index
+    print(f"indexed {len(docs)} articles in {time.perf_counter() - clock:.0f} s")
+    retriever = build_retriever(settings, embedder, store, index)
+    claimed: list[dict[str, Any]] = []
+    seconds = 0.0
+    gold = {False: 0, True: 0}  # gold article retrieved, without / with the boost
+    latest = [q for q in queries if asks_for_latest(q["question"])]
+    for q in queries:
+        scope = Filters(as_of=q["date"])
+        boost = settings.recency_boost if asks_for_latest(q["question"]) else None
+        passages = retriever.search(q["question"], top_k, scope, None, boost)
         clock = time.perf_counter()
-        index.write(docs)
-        print(f"ingested {len(docs)} articles in {time.perf_counter() - clock:.0f} s")
-        retriever = build_retriever(settings, embedder, store, index)
-        claimed: list[dict[str, Any]] = []
-        seconds = 0.0
-        for q in queries:
-            passages = retriever.search(q["question"], top_k, Filters(as_of=q["date"]))
-            clock = time.perf_counter()
-            found = detect(passages)
-            seconds += time.perf_counter() - clock
-            claimed += [
-                {"question": q["question"], **c.model_dump(exclude={"reported"})} for c in found
-            ]
-    asked = sum(1 for _ in queries)
+        found = detect(passages)
+        seconds += time.perf_counter() - clock
+        claimed += [
+            {"question": q["question"], **c.model_dump(exclude={"reported"})} for c in found
+        ]
+        if boost is not None:
+            plain = retriever.search(q["question"], top_k, scope)
+            for boosted, got in ((False, plain), (True, passages)):
+                gold[boosted] += bool({p.doc_id for p in got} & set(q["gold_doc_ids"]))
+    asked = len(queries)
     with_any = len({c["question"] for c in claimed})
     print(f"news-dev first {asked} questions, top_k={top_k}: {len(claimed)} conflicts claimed "
           f"on {with_any} questions; detection {seconds * 1000 / asked:.0f} ms per question")  # fmt: skip
+    print(f"latest questions: {len(latest)}; gold article in the top {top_k}: "
+          f"{gold[False]} without the boost, {gold[True]} with it")  # fmt: skip
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(claimed, indent=1, ensure_ascii=False))
@@ -186,12 +199,13 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=4)
     parser.add_argument("--near", type=int, default=5, help="neighbour articles per question")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--data", type=Path, default=ROOT / "var" / "conflicts-newsdev")
     parser.add_argument("--llm", help="an OpenAI-compatible URL: measure reported (slow)")
     args = parser.parse_args()
     if args.llm:
         with_llm(args.set, args.llm)
     elif args.news_dev:
-        news_dev(args.news_dev, args.top_k, args.near, args.out)
+        news_dev(args.news_dev, args.top_k, args.near, args.data, args.out)
     else:
         self_made(args.set)
 
