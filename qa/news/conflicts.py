@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -70,6 +71,9 @@ SAME_THING = {
 # a subject whose number is given by the verb ("the death toll rose to 95", "inflation hit 3%")
 LEVEL_VERBS = frozenset("be rise climb reach hit stand increase grow jump fall drop total".split())
 _DIGITS = re.compile(r"\d[\d,]*(?:\.\d+)?")
+# one parse at a time: the pipeline runs detection in a thread pool, and spaCy does not promise
+# that one Language serves several threads at once (a parse of four passages takes ~40 ms)
+_PARSING = threading.Lock()
 _WORD = re.compile(r"[a-z]+")
 
 
@@ -320,9 +324,10 @@ def _title_names(doc: Doc) -> frozenset[str]:
 
 def read(passages: Sequence[Passage]) -> list[Reading]:
     """Each passage's figures (one spaCy pass over titles and texts together)."""
-    model = nlp()
-    titles = list(model.pipe([p.title or "" for p in passages]))
-    texts = list(model.pipe([p.text for p in passages]))
+    with _PARSING:
+        model = nlp()
+        titles = list(model.pipe([p.title or "" for p in passages]))
+        texts = list(model.pipe([p.text for p in passages]))
     return [
         Reading(p, figures(text, _title_names(title), p.published))
         for p, title, text in zip(passages, titles, texts, strict=True)
