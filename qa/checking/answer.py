@@ -177,7 +177,10 @@ def check_sentence(
 
 
 def _quote(claim: str, passage: Passage, question: str | None) -> Quote:
-    return best_quote(claim, passage.text, passage.title, passage.published, question)
+    # the outlet is part of the passage's header, as the model reads it: "NBC reported about
+    # 12,000 troops [1]" is what the prompt asks for when reports disagree
+    title = f"{passage.title} ({passage.source})" if passage.source else passage.title
+    return best_quote(claim, passage.text, title, passage.published, question)
 
 
 @dataclass
