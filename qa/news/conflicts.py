@@ -292,6 +292,9 @@ def figures(
         noun = _counted(ent)
         if values is None or noun is None or values[1] < 2:  # "one of them" counts nothing
             continue
+        # "six-time All-Star", "a two-year deal": the number describes another noun
+        if noun.dep_ in ("amod", "compound", "nmod") and noun.head.pos_ in ("NOUN", "PROPN"):
+            continue
         unit = {"MONEY": "$", "PERCENT": "%"}.get(ent.label_, "")
         thing = _canonical(noun.lemma_)
         verb = _verb(ent.root)

@@ -111,3 +111,7 @@ def test_reported_needs_each_figure_in_a_sentence_citing_its_passage() -> None:
     assert reported(conflict, both)
     assert not reported(conflict, both[:1])
     assert not reported(conflict, [("NBC reported 12,000 troops.", [2]), both[1]])
+
+
+def test_a_number_that_describes_another_noun_counts_nothing() -> None:
+    assert pair("She is a six-time All-Star.", "He is a seven-time All-Star.") == []
