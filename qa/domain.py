@@ -81,6 +81,14 @@ class Citation(SourceSpan):
     quote: str
 
 
+class Attribution(BaseModel):
+    """Who reported a sentence and when: its cited passage's outlet and date."""
+
+    n: int
+    source: str | None = None
+    published: str | None = None
+
+
 class EvidenceQuote(Citation):
     """A sentence of a retrieved passage ranked against the question before any answer is
     written (qa/retrieval/evidence.py): `quote` is article_text[start:end], `n` the passage it
@@ -94,6 +102,27 @@ class Sentence(BaseModel):
     reason: str | None = Field(
         None, description="why it is not supported, e.g. 'number 122 not in quote'"
     )
+    sources: list[Attribution] = Field(
+        default_factory=list, description="the source and date of each cited passage"
+    )
+
+
+class ConflictClaim(BaseModel):
+    value: str = Field(description="the figure as the article words it, e.g. 'some 12,000'")
+    source: str | None = None
+    published: str | None = None
+    citation: int = Field(description="the number of the passage that says it")
+    quote: str = Field(description="the sentence of the passage that says it")
+
+
+class Conflict(BaseModel):
+    """Passages of different articles that give different figures for the same thing."""
+
+    about: str = Field(description="what is counted, e.g. 'North Korean troops'")
+    claims: list[ConflictClaim]
+    reported: bool | None = Field(
+        None, description="whether the answer cites both sides (None before it is written)"
+    )
 
 
 class Answer(BaseModel):
@@ -104,6 +133,15 @@ class Answer(BaseModel):
     sentences: list[Sentence]
     grounded: bool
     passages: list[Passage]
+    conflicts: list[Conflict] = Field(
+        default_factory=list, description="figures the retrieved articles disagree on"
+    )
+    as_of: str | None = Field(
+        None, description="for latest/current questions: the day the answer speaks as of"
+    )
+    staleness: str | None = Field(
+        None, description="for latest/current questions: how old the newest report found is"
+    )
     model: str
     usage: dict[str, int] = Field(default_factory=dict)
     timings_ms: dict[str, float] = Field(default_factory=dict)

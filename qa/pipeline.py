@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import structlog
 from starlette.concurrency import run_in_threadpool
@@ -20,8 +20,10 @@ from qa.checking.answer import (
     with_markers,
 )
 from qa.checking.judge import Judge
-from qa.domain import Answer, Citation, EvidenceQuote, Filters, Passage, Sentence, Turn
+from qa.domain import Answer, Citation, Conflict, EvidenceQuote, Filters, Passage, Sentence, Turn
 from qa.llm.base import LLM, LLMError
+from qa.news import conflicts as conflicting
+from qa.news.dated import as_of_prefix, asks_for_latest, newest, staleness
 from qa.prompt import Prompts
 from qa.retrieval.evidence import EvidenceRanker
 from qa.retrieval.retriever import Retriever
@@ -58,6 +60,17 @@ class Evidence:
 
 
 @dataclass
+class Prepared:
+    """What the model is given: the standalone question, its passages, the figures they
+    disagree on, and whether it asks for the newest reports."""
+
+    question: str
+    passages: list[Passage]
+    conflicts: list[Conflict]
+    latest: bool
+
+
+@dataclass
 class Delta:
     text: str  # the model's raw text, as it comes
     pending: str  # the sentence being written, without markers: a draft, not yet checked
@@ -67,6 +80,7 @@ class Delta:
 class Checked:
     sentence: CheckedSentence
     citations: list[Citation]  # the quotes that carry it (none when unsupported)
+    data: Sentence  # as the answer reports it: with its passages' sources and dates
 
 
 @dataclass
@@ -93,12 +107,18 @@ class QAService:
         judge: Judge | None = None,
         evidence: EvidenceRanker | None = None,
         mode: AnswerMode = "generative",
+        conflicts: bool = True,
+        recency_boost: float | None = None,
+        stale_after_days: int = 30,
     ):
         """`trimmer`: cuts the retrieved passages to the sentences the model reads (None: the
         model reads them whole). `judge`: the LLM's second reading of risky sentences.
         `evidence`: ranks the passages' sentences, sent before the answer and served as an
         extractive answer when the LLM fails (None: neither). `mode`: the default answer mode
-        (extractive needs `evidence`)."""
+        (extractive needs `evidence`). `conflicts`: detect figures the passages disagree on and
+        tell the model. For questions that ask for the latest news, `recency_boost` is
+        retrieval's recency weight (None: the usual one) and `stale_after_days` the age past
+        which the answer says how old it is."""
         self.retriever = retriever
         self.llm = llm
         self.prompts = prompts
@@ -107,6 +127,9 @@ class QAService:
         self.judge = judge
         self.evidence = evidence
         self.mode = mode
+        self.conflicts = conflicts
+        self.recency_boost = recency_boost
+        self.stale_after_days = stale_after_days
 
     async def condense(self, question: str, history: list[Turn]) -> str:
         """A follow-up ("and how many troops?") becomes a standalone question for retrieval."""
@@ -127,18 +150,29 @@ class QAService:
         history: Sequence[Turn],
         timings: dict[str, float],
         condense: bool = True,
-    ) -> tuple[str, list[Passage]]:
+    ) -> Prepared:
         clock = time.perf_counter()
         standalone = await self.condense(question, list(history)) if condense else question
         timings["condense"] = _ms(clock)
         clock = time.perf_counter()
-        passages = await self.search(standalone, top_k, filters)
+        latest = asks_for_latest(standalone) or asks_for_latest(question)
+        boost = self.recency_boost if latest else None
+        passages = await run_in_threadpool(
+            self.retriever.search, standalone, top_k, filters, None, boost
+        )
+        if latest:  # the newest reports first, as the model reads them
+            passages = _newest_first(passages)
         timings["retrieve"] = _ms(clock)
         if self.trimmer is not None and passages:
             clock = time.perf_counter()
             passages = await run_in_threadpool(self.trimmer.trim, standalone, passages)
             timings["trim"] = _ms(clock)
-        return standalone, passages
+        found: list[Conflict] = []
+        if self.conflicts and len({p.doc_id for p in passages}) > 1:
+            clock = time.perf_counter()
+            found = await run_in_threadpool(conflicting.detect, passages)
+            timings["conflicts"] = _ms(clock)
+        return Prepared(standalone, passages, found, latest)
 
     async def ask(
         self,
@@ -177,9 +211,10 @@ class QAService:
             raise ValueError("an extractive answer needs an evidence ranker")
         standalone = question
         try:
-            standalone, passages = await self._prepare(
+            prepared = await self._prepare(
                 question, top_k, filters, history, timings, condense=not extractive
             )
+            standalone, passages = prepared.question, prepared.passages
             yield Sources(question, standalone, passages)
             if self.evidence is not None and passages:
                 clock = time.perf_counter()
@@ -199,7 +234,9 @@ class QAService:
             # reads them once the answer is written, as the LLM runs one request at a time
             held: list[tuple[CheckedSentence, bool]] = []  # and whether the judge reads it
             model, usage = self.llm.model, dict[str, int]()
-            messages = self.prompts.answer_messages(standalone, passages, _as_of(filters))
+            messages = self.prompts.answer_messages(
+                standalone, passages, _as_of(filters), prepared.conflicts
+            )
 
             def check(parsed: ParsedSentence) -> tuple[CheckedSentence, bool]:
                 sentence = check_sentence(parsed, passages, standalone)
@@ -239,7 +276,7 @@ class QAService:
                 )
             yield Failed(AnswerFailed(exc, passages, fallback))
             return
-        answer = self._finish(question, standalone, checked, passages, model, usage, timings)
+        answer = self._finish(question, prepared, checked, model, usage, timings, filters)
         yield Done(answer.model_copy(update={"evidence": quotes}))
 
     def _extractive(
@@ -256,7 +293,9 @@ class QAService:
         if not passages:
             answer = self._no_sources(question, standalone, timings)
             return answer.model_copy(update={"mode": "extractive", "fallback": fallback})
-        sentences = [Sentence(text=q.quote, citations=[q.n], supported=True) for q in quotes]
+        sentences = [
+            CheckedSentence(q.quote, [q.n], True, None).sentence(passages) for q in quotes
+        ]
         citations = [Citation(**q.model_dump()) for q in quotes]
         log.info("answered", mode="extractive", fallback=fallback, quotes=len(quotes))
         return Answer(
@@ -277,29 +316,51 @@ class QAService:
     def _finish(
         self,
         question: str,
-        standalone: str,
+        prepared: Prepared,
         checked: list[CheckedSentence],
-        passages: list[Passage],
         model: str,
         usage: dict[str, int],
         timings: dict[str, float],
+        filters: Filters | None,
     ) -> Answer:
+        standalone, passages = prepared.question, prepared.passages
         result = assemble(checked, passages)
+        told = [(c.claim, c.cited) for c in checked if c.supported]
+        found = [
+            c.model_copy(update={"reported": conflicting.reported(c, told)})
+            for c in prepared.conflicts
+        ]
+        text, as_of, stale = result.answer, None, None
+        if prepared.latest:  # dated by the pipeline, not trusted to the model
+            reference = _as_of(filters) or datetime.now(UTC).date()
+            stale = staleness(
+                newest(p.published for p in passages), reference, self.stale_after_days
+            )
+            if result.grounded:
+                day = newest(c.published for c in result.citations) or reference
+                text, as_of = as_of_prefix(text, day), day.isoformat()
+            if stale:
+                text = f"{text} {stale}"
         log.info(
             "answered",
             grounded=result.grounded,
             citations=len(result.citations),
+            conflicts=len(found),
+            conflicts_reported=sum(bool(c.reported) for c in found),
             unsupported=sum(not s.supported for s in result.sentences),
             **{f"{k}_ms": v for k, v in timings.items()},
         )
         return Answer(
             question=question,
             condensed_question=standalone,
-            answer=result.answer,
+            answer=text,
             citations=result.citations,
             sentences=result.sentences,
             grounded=result.grounded,
             passages=passages,
+            conflicts=found,
+            as_of=as_of,
+            staleness=stale,
             model=model,
             usage=usage,
             timings_ms=timings,
@@ -320,10 +381,19 @@ class QAService:
 
 
 def _checked(sentence: CheckedSentence, passages: list[Passage]) -> Checked:
+    data = sentence.sentence(passages)
     if not sentence.supported:
-        return Checked(sentence, [])
+        return Checked(sentence, [], data)
     by_n = {p.n: p for p in passages}
-    return Checked(sentence, [citation_for(n, q, by_n[n]) for n, q in sentence.quotes.items()])
+    cited = [citation_for(n, q, by_n[n]) for n, q in sentence.quotes.items()]
+    return Checked(sentence, cited, data)
+
+
+def _newest_first(passages: list[Passage]) -> list[Passage]:
+    """Newest article first (undated last), renumbered; a stable sort keeps the rank within a
+    day."""
+    ordered = sorted(passages, key=lambda p: (p.published or "")[:10], reverse=True)
+    return [p.model_copy(update={"n": i}) for i, p in enumerate(ordered, start=1)]
 
 
 def _as_of(filters: Filters | None) -> date | None:

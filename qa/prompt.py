@@ -11,11 +11,13 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from qa.domain import Passage, Turn
+from qa.domain import Conflict, Passage, Turn
 from qa.markers import MARKER, marker_numbers
 
 PROMPTS_PACKAGE = "qa.prompts"  # the top-level prompts/ folder, as the installed package has it
-PROMPT_NAMES = "system answer passage condense judge_system judge choice_system choice".split()
+PROMPT_NAMES = (
+    "system answer passage condense judge_system judge choice_system choice conflicts".split()
+)
 Message = dict[str, str]
 HISTORY_TURNS = 6
 HISTORY_TURN_CHARS = 600
@@ -52,6 +54,7 @@ class Prompts:
     judge: str
     choice_system: str  # ...and of bare answers: which name of the quote answers the question
     choice: str
+    conflicts: str  # the note naming figures the passages disagree on ({claims}: one a line)
 
     @classmethod
     def load(cls, directory: Traversable | Path | None = None) -> Prompts:
@@ -66,10 +69,15 @@ class Prompts:
         return cls(*(folder.joinpath(f"{n}.txt").read_text("utf-8").strip() for n in PROMPT_NAMES))
 
     def answer_messages(
-        self, question: str, passages: list[Passage], today: date | None = None
+        self,
+        question: str,
+        passages: list[Passage],
+        today: date | None = None,
+        conflicts: list[Conflict] | None = None,
     ) -> list[Message]:
         """`today`: the day the question is asked as of, so "this week" has a meaning. Each
-        passage is fenced in <passage id="n"> tags; its text and fields are `neutralised`."""
+        passage is fenced in <passage id="n"> tags; its text and fields are `neutralised`.
+        `conflicts`: figures the passages disagree on, named in a note before the question."""
         blocks = "\n\n".join(
             self.passage.format(
                 n=p.n,
@@ -81,10 +89,28 @@ class Prompts:
             for p in passages
         )
         day = today or datetime.now(UTC).date()
+        note = self.conflict_note(conflicts or [])
         user = self.answer.format(
-            passages=blocks, question=neutralised(question.strip()), today=day.isoformat()
+            passages=blocks,
+            question=neutralised(question.strip()),
+            today=day.isoformat(),
+            notes=f"{note}\n\n" if note else "",
         )
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+
+    def conflict_note(self, conflicts: list[Conflict]) -> str:
+        """One line per conflict: each claim's figure, passage, source and date."""
+        if not conflicts:
+            return ""
+        lines = []
+        for conflict in conflicts:
+            claims = "; ".join(
+                f'"{_attribute(c.value)}" in passage [{c.citation}] '
+                f"({_attribute(c.source or 'unnamed source')}, {c.published or 'undated'})"
+                for c in conflict.claims
+            )
+            lines.append(f"- {_attribute(conflict.about)}: {claims}")
+        return self.conflicts.format(claims="\n".join(lines))
 
     def condense_messages(self, question: str, history: list[Turn]) -> list[Message]:
         # the last few turns, each shortened: enough to resolve "it"/"they", and it keeps the

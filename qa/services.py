@@ -142,6 +142,9 @@ def build_qa(settings: Settings, retriever: Retriever, llm: LLM) -> QAService:
         judge,
         evidence,
         settings.answer_mode,
+        conflicts=settings.conflicts,
+        recency_boost=settings.recency_boost,
+        stale_after_days=settings.stale_after_days,
     )
 
 

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     passages_per_article: int = Field(2, ge=1)
     recency_weight: float = Field(0.5, ge=0)
     recency_half_life_days: float = Field(30.0, gt=0)
+    # "latest"/"current"/"now" questions (qa/news/data/recency_words.txt): the recency weight
+    # their retrieval uses instead, and the age of the newest report (days before as_of) past
+    # which the answer says how old its information is
+    recency_boost: float = Field(2.0, ge=0)
+    stale_after_days: int = Field(30, ge=0)
+    # figures the retrieved articles disagree on are detected, told to the model and returned
+    conflicts: bool = True
     top_k: int = Field(4, ge=1)
     # tokens of passage text (and headers) the model reads: the retrieved passages are cut to
     # their best sentences within it (qa/trim.py); 0 sends them whole. Measured in the README.

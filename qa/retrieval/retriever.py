@@ -8,7 +8,7 @@ articles are ranked from them, and only the chunks the best articles show are re
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -82,11 +82,14 @@ class Retriever:
         top_k: int,
         filters: Filters | None = None,
         mode: RetrievalMode | None = None,
+        recency_weight: float | None = None,
     ) -> list[Passage]:
         """`top_k` passages, at most `passages_per_article` from one article, best article
-        first; `score` is the cosine similarity of passage and query."""
+        first; `score` is the cosine similarity of passage and query. `recency_weight`: the
+        fusion's recency weight for this question (None: the configured one)."""
         passages: list[Passage] = []
-        for article in self.rank_articles(query, filters, mode, limit=top_k):
+        articles = self.rank_articles(query, filters, mode, top_k, recency_weight)
+        for article in articles:
             for chunk in _merge_adjacent(article.chunks[: self.config.passages_per_article]):
                 if len(passages) == top_k:
                     return passages
@@ -107,6 +110,7 @@ class Retriever:
         filters: Filters | None = None,
         mode: RetrievalMode | None = None,
         limit: int | None = None,
+        recency_weight: float | None = None,
     ) -> list[RankedArticle]:
         """The best `limit` articles (None: all found), best first."""
         mode = mode or self.config.mode
@@ -128,7 +132,10 @@ class Retriever:
         reference = as_of or datetime.now(UTC).date()
         latest = min(d for d in (filters.published_before, reference) if d) if filters else None
         duplicates = snapshot.duplicates
-        best = rank_groups(lists, duplicates, self.config, reference)[:limit]
+        config = self.config
+        if recency_weight is not None:
+            config = replace(config, recency_weight=recency_weight)
+        best = rank_groups(lists, duplicates, config, reference)[:limit]
         similar = {h.id: h.score for h in lists[0]} if mode != "bm25" else {}
         read = self._read([a.chunks for a in best], vector, similar)
         articles = [

@@ -46,7 +46,7 @@ async def sse_events(events: AsyncIterator[Event]) -> AsyncIterator[dict[str, st
             elif isinstance(event, Delta):
                 yield _sse("delta", {"text": event.text, "pending": event.pending})
             elif isinstance(event, Checked):
-                yield _sse("sentence", event.sentence.sentence().model_dump())
+                yield _sse("sentence", event.data.model_dump())
                 for c in event.citations:
                     if (c.n, c.start, c.end) not in cited:
                         cited.add((c.n, c.start, c.end))

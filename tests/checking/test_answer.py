@@ -171,3 +171,23 @@ def test_unsupported_sentence_keeps_the_markers_the_model_wrote() -> None:
     _, found = passages()
     result = check_answer("France sent 300 fighter jets to Pyongyang [2].", found)
     assert result.sentences[0].citations == [2] and not result.sentences[0].supported
+
+
+def test_a_sentence_may_name_its_passages_outlet_but_not_another() -> None:
+    text = "Some 12,000 North Korean troops have been deployed to Russia, US officials said."
+    nbc = Passage(
+        n=1,
+        doc_id="nbc",
+        chunk_id="nbc-0",
+        title="North Korean troops head to the front",
+        source="NBC",
+        published="2024-11-04",
+        start=0,
+        end=len(text),
+        score=0.5,
+        text=text,
+    )
+    said = "NBC reported about 12,000 troops on 4 November [1]."
+    assert check_answer(said, [nbc]).grounded
+    wrong = check_answer(said.replace("NBC", "Reuters"), [nbc])
+    assert not wrong.grounded and wrong.sentences[0].reason == "name Reuters not in quote"

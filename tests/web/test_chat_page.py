@@ -299,3 +299,43 @@ def test_page_keeps_to_the_server_limits(
             ask(page, f"{QUESTION} ({i})")
     assert [len(body["history"]) for body in sent] == [0, 2, 4, 6, 6]
     assert sent[-1]["history"][0] == {"role": "user", "content": f"{QUESTION} (1)"}
+
+
+TROOP_REPORTS = [
+    {
+        "id": "nbc-troops",
+        "title": "North Korean troops in Russia",
+        "source": "NBC",
+        "published": "2024-11-04",
+        "text": "Some 12,000 North Korean troops have been deployed to Russia, officials said.",
+    },
+    {
+        "id": "reuters-troops",
+        "title": "North Korea sends troops to Russia",
+        "source": "Reuters",
+        "published": "2024-11-05",
+        "text": "North Korea has sent 10,000 troops to Russia, a Reuters source said.",
+    },
+]
+
+
+def test_conflicts_and_dates_are_shown_with_the_answer(
+    browser: Browser, api: str, fake_llm: FakeLLM
+) -> None:
+    assert httpx.post(f"{api}/documents", json=TROOP_REPORTS, timeout=60).status_code == 200
+    fake_llm.quote = "10,000"
+    with open_page(browser, api) as page:
+        msg = ask(page, "How many North Korean troops are in Russia now?")
+        conflicts = msg.locator(".conflicts")
+        expect(conflicts).to_contain_text("Sources disagree")
+        expect(conflicts).to_contain_text("Some 12,000")
+        expect(conflicts).to_contain_text("10,000")
+        expect(conflicts.locator(".conflict-missed")).to_have_count(1)  # one side only
+        expect(msg.locator(".sent-meta")).to_contain_text("Reuters")
+        # asked as of today: the newest report is old, and the page says so
+        expect(msg.locator(".as-of")).to_have_text("As of 2024-11-05, ")
+        expect(msg.locator(".stale")).to_contain_text("The newest report found is from 2024-11-05")
+        conflicts.locator(".cite").first.click()
+        expect(page.locator("#passage-panel .panel-title")).to_be_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "chat-conflicts.png")

@@ -78,6 +78,8 @@ def _extras(answer: Answer) -> dict[str, Any]:
         "evidence": [q.model_dump() for q in answer.evidence],
         "mode": answer.mode,
         "fallback": answer.fallback,
+        "conflicts": [c.model_dump() for c in answer.conflicts],
+        "as_of": answer.as_of,
     }
 
 
@@ -152,6 +154,8 @@ async def chat_completions(body: ChatRequest, svc: ServicesDep) -> Any:
                 elif isinstance(event, Done):
                     answer = event.answer
                     rest = {} if sent else {"content": answer.answer}
+                    if sent and answer.staleness:  # sent sentences cannot be dated after
+                        rest = {"content": f" {answer.staleness}"}
                     yield chunk(rest, "stop", usage=_usage(answer), **_extras(answer))
                 elif isinstance(event, Failed):
                     log.error(

@@ -68,6 +68,9 @@
       for (const n of s.citations || []) group.append(citeChip(n, msg));
       group.append(end ? end[0] : "");
       span.append(group);
+      // who reported it and when: each cited passage's outlet and date
+      const dated = (s.sources || []).map(metaLine).filter(Boolean);
+      if (dated.length) span.append(" ", el("span", "sent-meta", dated.join("; ")));
     } else {
       span.append(end ? end[0] : "");
       const reason = `Not supported by the cited articles: ${s.reason || "no quote carries it"}`;
@@ -87,14 +90,36 @@
     const draft = msg.state !== "done" && msg.pending ? msg.pending : "";
     if (msg.sentences.length || draft) {
       const p = el("p");
+      // a latest/current question: the server dates the answer (never the model)
+      if (msg.asOf && msg.state === "done") p.append(el("span", "as-of", `As of ${msg.asOf}, `));
       msg.sentences.forEach((s, i) => p.append(i ? " " : "", sentenceEl(s, msg)));
       // the sentence being written: shown as a draft until the server has checked it
       if (draft) p.append(msg.sentences.length ? " " : "", el("span", "sent pending", draft));
       frag.append(p);
+      if (msg.staleness && msg.state === "done") frag.append(el("p", "stale", msg.staleness));
     } else if (msg.state !== "streaming" && msg.grounded !== false && msg.text) {
       frag.append(el("p", null, msg.text)); // an answer without checked sentences
     }
     msg.answerEl.replaceChildren(frag);
+  }
+
+  // Figures the retrieved articles disagree on, each claim with its outlet, date and passage.
+  function renderConflicts(msg) {
+    msg.conflictsEl.replaceChildren();
+    msg.conflictsEl.hidden = !msg.conflicts.length;
+    if (!msg.conflicts.length) return;
+    msg.conflictsEl.append(el("h3", "sources-label", "Sources disagree"));
+    const ul = msg.conflictsEl.appendChild(el("ul", "conflict-list"));
+    for (const c of msg.conflicts) {
+      const li = ul.appendChild(el("li", "conflict"));
+      li.append(el("span", "conflict-about", `${c.about}: `));
+      (c.claims || []).forEach((claim, i) => {
+        const meta = [claim.source, formatDate(claim.published)].filter(Boolean).join(", ");
+        li.append(i ? "; " : "", el("span", "conflict-value", claim.value), meta ? ` (${meta}) ` : " ",
+          citeChip(claim.citation, msg));
+      });
+      if (c.reported === false) li.append(el("span", "conflict-missed", " — the answer does not give both"));
+    }
   }
 
   function scheduleRender(msg) { // at most one re-render per frame while streaming
@@ -168,13 +193,15 @@
     const root = el("div", "msg assistant");
     const msg = {
       root, question, text: "", citations: [], passages: [], sentences: [], pending: "", grounded: null,
-      evidence: [],
+      evidence: [], conflicts: [], asOf: null, staleness: null, conflictsEl: el("div", "conflicts"),
       searchedEl: el("p", "searched"), statusEl: el("p", "status", "Searching the news"),
       evidenceEl: el("div", "evidence"), answerEl: el("div", "answer"), noteEl: el("p", "note"),
       sourcesEl: el("div", "sources"),
     };
-    msg.searchedEl.hidden = msg.noteEl.hidden = msg.evidenceEl.hidden = true;
-    root.append(msg.searchedEl, msg.statusEl, msg.evidenceEl, msg.answerEl, msg.noteEl, msg.sourcesEl);
+    msg.searchedEl.hidden = msg.noteEl.hidden = msg.evidenceEl.hidden = msg.conflictsEl.hidden = true;
+    root.append(
+      msg.searchedEl, msg.statusEl, msg.evidenceEl, msg.answerEl, msg.conflictsEl, msg.noteEl, msg.sourcesEl,
+    );
     root.addEventListener("click", (e) => {
       const t = e.target.closest(".cite, .source, .evidence-quote");
       if (!t) return;
@@ -288,8 +315,12 @@
       msg.grounded = data.grounded;
       if (data.passages) msg.passages = data.passages;
       if (data.evidence) { msg.evidence = data.evidence; renderEvidence(msg); }
+      msg.conflicts = data.conflicts || [];
+      msg.asOf = data.as_of || null;
+      msg.staleness = data.staleness || null;
       setState(msg, "done");
       renderAnswer(msg);
+      renderConflicts(msg);
       renderSources(msg);
       const dropped = msg.sentences.filter((s) => s.supported === false).length;
       if (data.mode === "extractive") {
