@@ -104,9 +104,10 @@ class Prompts:
             return ""
         lines = []
         for conflict in conflicts:
+            # worded as the sentence the model should write: small models copy the note
             claims = "; ".join(
-                f'"{_attribute(c.value)}" in passage [{c.citation}] '
-                f"({_attribute(c.source or 'unnamed source')}, {c.published or 'undated'})"
+                f"{_attribute(c.source or 'one report')} ({(c.published or 'undated')[:10]}) "
+                f'reported "{_attribute(c.value)}" [{c.citation}]'
                 for c in conflict.claims
             )
             lines.append(f"- {_attribute(conflict.about)}: {claims}")

@@ -330,8 +330,11 @@ def test_conflicts_and_dates_are_shown_with_the_answer(
         expect(conflicts).to_contain_text("Sources disagree")
         expect(conflicts).to_contain_text("Some 12,000")
         expect(conflicts).to_contain_text("10,000")
-        expect(conflicts.locator(".conflict-missed")).to_have_count(1)  # one side only
-        expect(msg.locator(".sent-meta")).to_contain_text("Reuters")
+        expect(conflicts.locator(".conflict-missed")).to_have_count(1)  # the model gave one side
+        expect(msg.locator(".sent-meta").first).to_contain_text("Reuters")
+        # the sentence the service added gives both, each with its outlet
+        expect(msg.locator(".answer")).to_contain_text("Reports differ on North Korean troops:")
+        expect(msg.locator(".sent-meta").last).to_contain_text("NBC")
         # asked as of today: the newest report is old, and the page says so
         expect(msg.locator(".as-of")).to_have_text("As of 2024-11-05, ")
         expect(msg.locator(".stale")).to_contain_text("The newest report found is from 2024-11-05")

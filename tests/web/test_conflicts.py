@@ -45,8 +45,12 @@ def test_ask_returns_conflicts_and_dated_sentences(api: str, fake_llm: FakeLLM) 
         ("10,000", "Reuters", "2024-11-05"),
         ("Some 12,000", "NBC", "2024-11-04"),
     ]
-    assert conflict["reported"] is False  # the answer gave one side only
-    [sentence] = answer["sentences"]
+    assert conflict["reported"] is False  # the model's answer gave one side only
+    # ... so the service states both, as the answer's last sentence, citing each side
+    sentence, stated = answer["sentences"]
+    assert answer["answer"].endswith(conflict["stated"])
+    assert stated["text"].startswith("Reports differ on") and "[" not in stated["text"]
+    assert {a["source"] for a in stated["sources"]} == {"NBC", "Reuters"}
     assert sentence["sources"] == [
         {"n": sentence["citations"][0], "source": "NBC", "published": "2024-11-04"}
     ]

@@ -106,7 +106,8 @@
         li.append(i ? "; " : "", el("span", "conflict-value", claim.value), meta ? ` (${meta}) ` : " ",
           citeChip(claim.citation, msg));
       });
-      if (c.reported === false) li.append(el("span", "conflict-missed", " — the answer does not give both"));
+      if (c.stated) li.append(el("span", "conflict-missed", " — the model gave one figure; the last sentence of the answer, added by the service, gives each"));
+      else if (c.reported === false) li.append(el("span", "conflict-missed", " — the answer does not give both"));
     }
   }
 
