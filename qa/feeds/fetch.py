@@ -33,7 +33,6 @@ USER_AGENT = (
 )
 MAX_REDIRECTS = 5
 REDIRECTS = {301, 302, 303, 307, 308}
-CHUNK = 65_536
 Resolver = Callable[[str, int], list[str]]
 
 
@@ -63,10 +62,10 @@ def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 def forbidden(address: str) -> str | None:
     """Why a fetch must not go to this address, or None for a public one."""
     ip = _ip(address)
-    for kind in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+    for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
         if getattr(ip, f"is_{kind}"):
             return kind.replace("_", "-")
-    return None if ip.is_global else "not public"
+    return None if ip.is_global else "non-public"
 
 
 def check_url(url: str) -> httpx.URL:
@@ -98,9 +97,10 @@ class GuardedBackend(httpcore.SyncBackend):
         for address in addresses:
             why = forbidden(address)
             if why and not any(_ip(address) in network for network in self.allowed):
+                where = address if address == host.strip("[]") else f"{host} ({address})"
                 raise Refused(
-                    f"{host} resolves to {address} ({why}); QA_FEEDS_ALLOW_PRIVATE allows "
-                    "private addresses"
+                    f"{where} is a {why} address: not fetched unless QA_FEEDS_ALLOW_PRIVATE "
+                    "allows it"
                 )
         return addresses
 
@@ -228,7 +228,7 @@ class Fetcher:
                 f"{self.max_bytes} (QA_FEEDS_MAX_BYTES)"
             )
         body = bytearray()
-        for piece in reply.iter_bytes(CHUNK):
+        for piece in reply.iter_bytes():  # as they arrive: a chunk size would wait to fill it
             body += piece
             if len(body) > self.max_bytes:
                 raise FetchError(

@@ -68,7 +68,8 @@ class FeedServer:
                 if page.repeat == 1:
                     self.send_header("Content-Length", str(len(page.body)))
                     self.end_headers()
-                    self.wfile.write(page.body)
+                    with contextlib.suppress(OSError):  # the client stopped reading: allowed
+                        self.wfile.write(page.body)
                     return
                 self.send_header("Connection", "close")  # the body ends when the socket does
                 self.end_headers()
@@ -93,7 +94,7 @@ class FeedServer:
             return [h for h in self.hits if h.path == path]
 
     def __enter__(self) -> FeedServer:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *_: object) -> None:
