@@ -141,8 +141,11 @@ def page_text(page: bytes, doc_id: str) -> Document | None:
 def entry_document(
     entry: Entry, page: Document | None, doc_id: str, source: str | None, feed_url: str
 ) -> Document:
-    """The entry as a document: the page's text when there is one, else the feed's own copy;
-    the date from the feed, else the page's metadata. `ValueError` when there is no text."""
+    """The entry as a document: the page's text, unless the feed's own copy is longer (the
+    page was a paywall, a gallery, or extraction kept only a scrap); the date from the feed,
+    else the page's metadata. `ValueError` when there is no text."""
+    if page is not None and len(page.text) < len(entry.text):
+        page = None
     text = page.text if page else entry.text
     if not text.strip():
         raise ValueError("neither the page nor the feed has the article's text")

@@ -264,7 +264,7 @@ class Poller:
         except ValueError as error:
             self._entry_error(report, entry, page_error or str(error))
             return None
-        if page is None:
+        if doc.text == entry.text:
             report.from_feed_text += 1
         if len(doc.text) > self.max_document_chars:
             self._entry_error(

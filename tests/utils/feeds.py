@@ -9,8 +9,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -48,7 +48,9 @@ class FeedServer:
 
             def do_GET(self) -> None:
                 with server._lock:
-                    server.hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()}))
+                    server.hits.append(
+                        Hit(self.path, {k.lower(): v for k, v in self.headers.items()})
+                    )
                     page = server.pages.get(self.path)
                 if page is None:
                     page = Page(b"not found", status=404, content_type="text/plain")
@@ -168,7 +170,9 @@ def atom(title: str, items: list[Item], base: str) -> bytes:
     ).encode()
 
 
-def publish(server: FeedServer, path: str, title: str, items: list[Item], kind: str = "rss") -> None:
+def publish(
+    server: FeedServer, path: str, title: str, items: list[Item], kind: str = "rss"
+) -> None:
     """Serve the items' pages and a feed of them at `path`."""
     for item in items:
         server.pages[item.page_path] = Page(item.page())
