@@ -122,6 +122,7 @@ class Poller:
         # idle holder renews it every wake, so three missed wakes hand it over
         self.lease_s = max(60.0, 3 * poll_s) + 2 * fetcher.deadline_s
         self._one_pass = threading.Lock()
+        self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -209,9 +210,7 @@ class Poller:
         report.entries = len(entries)
         source = feed.source or parsed.title or urlsplit(feed.url).hostname
         seen = self.state.seen(feed.id, [e.key for e in entries])
-        docs: list[Document] = []
-        records: dict[str, Seen] = {}
-        written: dict[str, str] = {}  # text hash -> document, within this poll
+        fetched: list[tuple[Entry, Document, Seen | None]] = []
         for entry in entries:
             if self.fetcher.cancelled.is_set():
                 raise Interrupted("stopped: the server is shutting down")
@@ -220,8 +219,20 @@ class Poller:
                 report.known += 1
                 continue
             doc = self._document(feed, entry, source, known, report)
-            if doc is None:
-                continue
+            if doc is not None:
+                fetched.append((entry, doc, known))
+        # fetching runs for several feeds at once; from the duplicate check to the record it is
+        # one feed at a time, or two feeds carrying one story would each find it new
+        with self._write_lock:
+            self._write(feed, fetched, report)
+
+    def _write(
+        self, feed: Feed, fetched: list[tuple[Entry, Document, Seen | None]], report: FeedReport
+    ) -> None:
+        docs: list[Document] = []
+        records: dict[str, Seen] = {}
+        written: dict[str, str] = {}  # text hash -> document, within this poll
+        for entry, doc, known in fetched:
             digest = text_hash(doc.text)
             if known is None:  # a new GUID: is it a story this or another feed already has?
                 same = written.get(digest) or self.state.document_with_text(digest)

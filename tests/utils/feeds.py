@@ -216,3 +216,17 @@ TRAMS = Item(
     published=datetime(2025, 3, 4, 6, 15, tzinfo=UTC),
     summary="Twelve trams for the northern line.",
 )
+
+
+def edited(item: Item, **changes: object) -> Item:
+    return Item(**{**item.__dict__, **changes})  # type: ignore[arg-type]
+
+
+# settings of the feed tests: the server is on loopback, intervals and limits are short
+FEED_SETTINGS: dict[str, object] = {
+    "feeds_allow_private": "127.0.0.1",
+    "feeds_min_every": "0.1s",
+    "feeds_timeout_s": 0.5,
+    "feeds_deadline_s": 2.0,
+    "feeds_max_bytes": 200_000,
+}
