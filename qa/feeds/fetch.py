@@ -99,8 +99,8 @@ class GuardedBackend(httpcore.SyncBackend):
             if why and not any(_ip(address) in network for network in self.allowed):
                 where = address if address == host.strip("[]") else f"{host} ({address})"
                 raise Refused(
-                    f"{where} is a {why} address: not fetched unless QA_FEEDS_ALLOW_PRIVATE "
-                    "allows it"
+                    f"{where} is not a public address ({why}): not fetched unless "
+                    "QA_FEEDS_ALLOW_PRIVATE allows it"
                 )
         return addresses
 

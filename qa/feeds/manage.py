@@ -85,7 +85,10 @@ class Feeds:
         url = url.strip()
         try:
             every_s = parse_duration(every) if every is not None else None
-            check_url(url)
+            if check_url(url).userinfo:
+                raise FeedError(
+                    "a feed URL must not carry a user name or password: GET /feeds shows it"
+                )
             self.fetcher.check_host(url)  # a private address is refused now, not at each poll
         except (ValueError, FetchError) as error:
             raise FeedError(str(error)) from None

@@ -15,6 +15,7 @@ SQLite serialises the writes, WAL lets reads go on meanwhile)."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from pathlib import Path
 
 FEEDS_FILE = "feeds.sqlite3"
 LEASE = "poller"
+_FEED_ID = re.compile(r"[0-9]{1,18}")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -146,7 +148,7 @@ class FeedState:
 
     def find(self, url_or_id: str) -> Feed | None:
         """A feed by its id (digits) or its URL."""
-        if url_or_id.isdigit():
+        if _FEED_ID.fullmatch(url_or_id):  # ASCII digits that fit SQLite's 64-bit integer
             return self.get(int(url_or_id))
         return self._one("WHERE f.url = ?", (url_or_id,))
 

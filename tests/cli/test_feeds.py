@@ -68,7 +68,7 @@ def test_a_failing_feed_fails_the_poll_and_shows_in_the_list(
 
 def test_private_addresses_and_bad_intervals_are_refused(tmp_path: Path) -> None:
     refused = run_cli(["feeds", "add", "http://127.0.0.1:9/feed.xml"], tmp_path)  # no env
-    assert refused.returncode == 2 and "loopback address" in refused.stderr
+    assert refused.returncode == 2 and "(loopback)" in refused.stderr
     bad = qa(["feeds", "add", "http://127.0.0.1:9/feed.xml", "--every", "30s"], tmp_path)
     assert bad.returncode == 2 and "QA_FEEDS_MIN_EVERY" in bad.stderr
 

@@ -198,7 +198,9 @@ def test_redirects_to_private_addresses_are_refused(server: FeedServer, feeds: F
     feeds.add(server.url("/moved.xml"))
     feeds.add(server.url("/rss.xml"))
     moved, gazette = feeds.poll().feeds
-    assert moved.status == "failed" and "10.20.30.40 is a private address" in (moved.error or "")
+    assert moved.status == "failed" and "10.20.30.40 is not a public address (private)" in (
+        moved.error or ""
+    )
     assert gazette.status == "ok" and gazette.from_feed_text == 1, "the page was never fetched"
 
 
@@ -260,3 +262,13 @@ def test_the_poller_thread_polls_a_new_feed_at_once_and_stops_cleanly(
         start = time.monotonic()
         feeds.close()
     assert time.monotonic() - start < 3 and feeds.state.lease() is None
+
+
+def test_a_feed_is_found_by_id_or_url_and_odd_names_find_nothing(
+    server: FeedServer, feeds: Feeds
+) -> None:
+    view, _ = feeds.add(server.url("/rss.xml"))
+    assert feeds.remove("²") is None and feeds.remove("9" * 40) is None  # no 500 from either
+    assert feeds.remove(str(view.id)) is not None
+    feeds.add(server.url("/rss.xml"))
+    assert feeds.remove(f"  {server.url('/rss.xml')} ") is not None

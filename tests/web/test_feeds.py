@@ -95,9 +95,10 @@ def test_feeds_are_added_listed_polled_and_removed(start: Start, server: FeedSer
     ("body", "phrase"),
     [
         ({"url": "ftp://127.0.0.1/feed.xml"}, "only http and https"),
-        ({"url": "http://10.0.0.1/feed.xml"}, "10.0.0.1 is a private address"),
-        ({"url": "http://169.254.169.254/latest/meta-data"}, "link-local address"),
+        ({"url": "http://10.0.0.1/feed.xml"}, "10.0.0.1 is not a public address (private)"),
+        ({"url": "http://169.254.169.254/latest/meta-data"}, "(link-local)"),
         ({"url": "http://127.0.0.1:9/feed.xml", "every": "soon"}, "duration 'soon'"),
+        ({"url": "http://user:secret@127.0.0.1:9/feed.xml"}, "must not carry a user name"),
         ({"url": "http://127.0.0.1:9/feed.xml", "every": "10ms"}, "duration '10ms'"),
         ({"url": "http://127.0.0.1:9/feed.xml", "every": "0.05s"}, "more often than"),
     ],
