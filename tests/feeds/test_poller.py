@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +36,7 @@ def server() -> Iterator[FeedServer]:
 
 
 @pytest.fixture
-def services(tmp_path, hashing_embedder: Embedder) -> Services:  # type: ignore[no-untyped-def]
+def services(tmp_path: Path, hashing_embedder: Embedder) -> Services:
     settings = make_settings(tmp_path, "http://127.0.0.1:9/v1", **FEED_SETTINGS)
     return build_services(settings, llm=ScriptedLLM(), embedder=hashing_embedder)
 
