@@ -147,6 +147,8 @@ class Poller:
         )
 
     def _keep(self) -> None:
+        if self._stop.is_set():  # stopped: the lease was given up, a late fetch must not retake it
+            raise Interrupted("stopped: the server is shutting down")
         lease = self.state.take_lease(self.holder, self.lease_s, self.clock())
         if lease.holder != self.holder:
             raise LeaseHeld(lease)
