@@ -83,6 +83,7 @@ bench: install model
 	$(PY) -m benchmarks.load
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.evidence
+	$(PY) -m benchmarks.feeds
 
 lock:
 	# needs uv (pip install uv); the dev lock keeps the runtime lock's versions

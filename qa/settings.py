@@ -1,5 +1,6 @@
 """Configuration from `QA_*` environment variables (and an optional `.env` file)."""
 
+import ipaddress
 import os
 import re
 from functools import lru_cache
@@ -27,6 +28,8 @@ LOCAL_MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"  # the name the bundled server
 LOCAL_LLM_PORT = 8081
 PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*", re.I)
+DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)", re.I)
 
 
 def parse_rate(text: str) -> tuple[int, float]:
@@ -38,6 +41,52 @@ def parse_rate(text: str) -> tuple[int, float]:
             f"(period: {', '.join(PERIODS)}), or off"
         )
     return int(match.group(1)), PERIODS[match.group(2).lower()]
+
+
+def parse_duration(text: str | float) -> float:
+    """Parse "15m", "1h30m", "90s", "2d" or a bare number of seconds into seconds."""
+    if isinstance(text, int | float):
+        seconds = float(text)
+    else:
+        compact = re.sub(r"\s+", "", text)
+        parts = _DURATION_PART.findall(compact)
+        if not compact or "".join(n + u for n, u in parts) != compact:
+            raise ValueError(
+                f"duration {text!r}: write it as a number with a unit, e.g. 90s, 15m, 1h30m, 2d"
+            )
+        seconds = sum(float(n) * DURATION_UNITS[(u or "s").lower()] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(f"duration {text!r} must be more than zero")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """900.0 -> "15m", 5400.0 -> "1h30m": the shortest form `parse_duration` reads back."""
+    out, rest = "", round(seconds)
+    for unit in ("d", "h", "m", "s"):
+        count, rest = divmod(rest, int(DURATION_UNITS[unit]))
+        out += f"{count}{unit}" if count else ""
+    return out or f"{seconds:g}s"
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+EVERY_ADDRESS = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+
+
+def private_networks(value: str) -> tuple[IPNetwork, ...]:
+    """QA_FEEDS_ALLOW_PRIVATE: "true" allows every address, "false" none, else a list."""
+    text = value.strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return EVERY_ADDRESS
+    if text in ("", "false", "0", "no", "off"):
+        return ()
+    try:
+        return tuple(ipaddress.ip_network(p.strip()) for p in text.split(",") if p.strip())
+    except ValueError as error:
+        raise ValueError(
+            f"QA_FEEDS_ALLOW_PRIVATE={value!r}: write true, false or networks such as "
+            f"10.1.2.0/24,127.0.0.1 ({error})"
+        ) from None
 
 
 class Settings(BaseSettings):
@@ -97,6 +146,23 @@ class Settings(BaseSettings):
     ingest_sync_max: int = Field(20, ge=1)
     ingest_sync_max_chars: int = Field(100_000, ge=1)
 
+    # live feeds (qa/feeds/, docs/feeds.md). `qa serve` runs the poller unless QA_FEEDS=off;
+    # it wakes every QA_FEEDS_POLL_S and polls the feeds that are due. Durations read "15m".
+    feeds: bool = True
+    feeds_poll_s: float = Field(60.0, gt=0)
+    feeds_default_every: float = 900.0  # a feed added without --every is polled this often
+    feeds_min_every: float = 60.0  # the shortest --every accepted: polite to the publisher
+    feeds_max_backoff: float = 21600.0  # a failing feed waits 2^n intervals, at most this long
+    feeds_timeout_s: float = Field(10.0, gt=0)  # to connect, and between two reads
+    feeds_deadline_s: float = Field(30.0, gt=0)  # one whole fetch (a feed or a page)
+    feeds_max_bytes: int = Field(5_000_000, ge=1024)  # one feed or page, after decompression
+    # fetch from loopback, private, link-local and multicast addresses too: "true" (all of
+    # them), or only these networks, comma-separated ("10.1.2.0/24,127.0.0.1"); default none
+    feeds_allow_private: str = "false"
+    # the feeds' SQLite state (default: feeds.sqlite3 beside the keyword index); replicas that
+    # share one poller must share this file (docker-compose.yml puts it on a volume)
+    feeds_db: Path | None = None
+
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -134,6 +200,21 @@ class Settings(BaseSettings):
             return None
         parse_rate(value)
         return value
+
+    @field_validator("feeds_default_every", "feeds_min_every", "feeds_max_backoff", mode="before")
+    @classmethod
+    def _duration(cls, value: str | float) -> float:
+        return parse_duration(value)
+
+    @field_validator("feeds_allow_private")
+    @classmethod
+    def _check_private(cls, value: str) -> str:
+        private_networks(value)
+        return value
+
+    @property
+    def feeds_private_networks(self) -> tuple[IPNetwork, ...]:
+        return private_networks(self.feeds_allow_private)
 
     @property
     def llm_slots(self) -> int:
