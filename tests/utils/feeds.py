@@ -229,4 +229,5 @@ FEED_SETTINGS: dict[str, object] = {
     "feeds_timeout_s": 0.5,
     "feeds_deadline_s": 2.0,
     "feeds_max_bytes": 200_000,
+    "rate_limit": "off",  # the tests poll the API every 50 ms while they wait for the poller
 }
