@@ -19,6 +19,7 @@ from qa.settings import Settings
 from qa.testing.llm_server import FakeLLM
 from qa.testing.servers import serve_app
 from qa.web.app import create_app
+from tests.utils.news import TROOP_REPORTS
 from tests.utils.support import ARTIFACTS, QUESTION
 
 pytestmark = pytest.mark.browser
@@ -299,24 +300,6 @@ def test_page_keeps_to_the_server_limits(
             ask(page, f"{QUESTION} ({i})")
     assert [len(body["history"]) for body in sent] == [0, 2, 4, 6, 6]
     assert sent[-1]["history"][0] == {"role": "user", "content": f"{QUESTION} (1)"}
-
-
-TROOP_REPORTS = [
-    {
-        "id": "nbc-troops",
-        "title": "North Korean troops in Russia",
-        "source": "NBC",
-        "published": "2024-11-04",
-        "text": "Some 12,000 North Korean troops have been deployed to Russia, officials said.",
-    },
-    {
-        "id": "reuters-troops",
-        "title": "North Korea sends troops to Russia",
-        "source": "Reuters",
-        "published": "2024-11-05",
-        "text": "North Korea has sent 10,000 troops to Russia, a Reuters source said.",
-    },
-]
 
 
 def test_conflicts_and_dates_are_shown_with_the_answer(

@@ -9,24 +9,9 @@ import httpx
 import openai
 
 from qa.testing.llm_server import FakeLLM
+from tests.utils.news import TROOP_REPORTS as ARTICLES
 from tests.utils.support import read_sse
 
-ARTICLES = [
-    {
-        "id": "nbc-troops",
-        "title": "North Korean troops in Russia",
-        "source": "NBC",
-        "published": "2024-11-04",
-        "text": "Some 12,000 North Korean troops have been deployed to Russia, officials said.",
-    },
-    {
-        "id": "reuters-troops",
-        "title": "North Korea sends troops to Russia",
-        "source": "Reuters",
-        "published": "2024-11-05",
-        "text": "North Korea has sent 10,000 troops to Russia, a Reuters source said.",
-    },
-]
 QUESTION = "How many North Korean troops are in Russia?"
 
 
