@@ -138,6 +138,8 @@ async def run(url: str, rows: list[dict], log: Path) -> dict[str, Any]:
                     found = _REMAINING.findall(f.read().decode(errors="replace"))
                 if found:
                     tokens[prompt].append(int(found[-1]))
+                line = {"prompt": prompt, "supported": claim["supported"], **r[prompt]}
+                print(json.dumps({**line, "s": round(seconds[prompt][-1], 2)}), flush=True)
         print(prompt, "done", load(), flush=True)
     await llm.aclose()
     readings = [r for c in claims for r in c["readings"]]
