@@ -21,6 +21,9 @@ and reads the passages and the question afresh.
 
 floor ratio = (1) first checked sentence / (2) first sentence (goal p50 <= 1.10, p95 <= 1.25);
 judge ratio = (1) whole answer / (3) whole answer (goal p50 <= 1.20), and the same for (4).
+Each ratio is computed per question, in wall seconds and in CPU seconds (this process, which
+runs the pipeline, plus the llama.cpp server's process, from /proc): on shared cores the CPU
+time a run costs is much steadier than its wall time, which swings with the neighbours' load.
 
     python -m benchmarks.floor [--questions 8] [--others 30] [--json var/floor.json]
 """
@@ -38,7 +41,6 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.answers import local_llm
 from benchmarks.evidence import cpu_model
 from benchmarks.rates import load, measure
 from benchmarks.run import NEWS_DEV, ROOT
@@ -52,6 +54,7 @@ from qa.domain import Filters
 from qa.eval.answers import contains_answer
 from qa.eval.stats import percentile
 from qa.llm.base import LLM, Completion, Message
+from qa.llm.local import serve_command
 from qa.llm.openai_chat import OpenAIChat
 from qa.logs import configure_logging
 from qa.pipeline import Checked, Done, Failed, QAService
@@ -59,6 +62,7 @@ from qa.prompt import Prompts
 from qa.retrieval.retriever import Retriever
 from qa.services import KEYWORD_FILE, build_qa
 from qa.settings import JudgePrompt, Settings
+from qa.testing.servers import free_port, subprocess_server
 
 FLOOR_GOALS = {"p50": 1.10, "p95": 1.25}
 JUDGE_GOAL_P50 = 1.20
@@ -113,23 +117,49 @@ async def clear(llm: LLM, system: str) -> None:
     )
 
 
-async def pipeline(service: QAService, llm: Recording, q: dict, top_k: int) -> dict:
+class Clock:
+    """Wall seconds, and CPU seconds of this process (the pipeline) plus the llama.cpp server's
+    process: on shared cores the CPU time a run costs is far steadier than its wall time."""
+
+    def __init__(self, server_pid: int):
+        self.stat = Path(f"/proc/{server_pid}/stat")
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def now(self) -> tuple[float, float]:
+        fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        server = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+        return time.perf_counter(), time.process_time() + server
+
+    def since(self, start: tuple[float, float]) -> tuple[float, float]:
+        wall, cpu = self.now()
+        return wall - start[0], cpu - start[1]
+
+
+def timed(first: tuple[float, float], total: tuple[float, float]) -> dict[str, float]:
+    return {
+        "first_s": first[0],
+        "total_s": total[0],
+        "first_cpu_s": first[1],
+        "total_cpu_s": total[1],
+    }
+
+
+async def pipeline(service: QAService, llm: Recording, q: dict, top_k: int, clock: Clock) -> dict:
     llm.chosen = 0
-    clock = time.perf_counter()
+    start = clock.now()
     first = None
     answer = None
     async for event in service.events(q["question"], top_k, Filters(as_of=q["date"])):
         if isinstance(event, Checked) and first is None:
-            first = time.perf_counter() - clock
+            first = clock.since(start)
         elif isinstance(event, Failed):
             raise event.error
         elif isinstance(event, Done):
             answer = event.answer
-    total = time.perf_counter() - clock
+    total = clock.since(start)
     assert answer is not None
     return {
-        "first_s": first if first is not None else total,
-        "total_s": total,
+        **timed(first or total, total),
         "judge_calls": llm.chosen,
         "answer": answer.answer,
         "correct": contains_answer(answer.answer, q["answer"]),
@@ -137,22 +167,18 @@ async def pipeline(service: QAService, llm: Recording, q: dict, top_k: int) -> d
     }
 
 
-async def bare(llm: LLM, messages: list[Message], max_tokens: int) -> dict:
+async def bare(llm: LLM, messages: list[Message], max_tokens: int, clock: Clock) -> dict:
     """The exact messages, streamed from the server: the first complete sentence."""
     splitter = SentenceStream()
-    clock = time.perf_counter()
+    start = clock.now()
     first = None
+    text = ""
     async for piece in llm.stream(messages, max_tokens):
+        text += piece.text
         if first is None and splitter.feed(piece.text):
-            first = time.perf_counter() - clock
-    total = time.perf_counter() - clock
-    if first is None and splitter.close():
-        first = total
-    return {
-        "first_s": first if first is not None else total,
-        "total_s": total,
-        "text": splitter.text,
-    }
+            first = clock.since(start)
+    total = clock.since(start)
+    return {**timed(first or total, total), "text": text}
 
 
 def ratios(values: list[float]) -> dict[str, float | None]:
@@ -161,8 +187,28 @@ def ratios(values: list[float]) -> dict[str, float | None]:
     return {"p50": round(percentile(values, 0.5), 3), "p95": round(percentile(values, 0.95), 3)}
 
 
-async def run(settings: Settings, retriever: Retriever, url: str, questions: list[dict]) -> dict:
-    llm = Recording(OpenAIChat(url, "x", settings.llm_model, 600, settings.llm_temperature))
+def summary(rows: list[dict], shipped_prompt: str, other: str, unit: str) -> dict[str, Any]:
+    """The ratios of one unit of time ("s": wall, "cpu_s": CPU), over every question and over
+    those the shipped judge read a sentence of."""
+
+    def of(a: str, b: str, key: str, among: list[dict]) -> dict[str, float | None]:
+        return ratios([r[a][f"{key}_{unit}"] / r[b][f"{key}_{unit}"] for r in among])
+
+    judged = [r for r in rows if r["shipped"]["judge_calls"]]
+    return {
+        "floor_ratio": of("shipped", "bare", "first", rows),
+        "floor_ratio_judge_off": of("judge_off", "bare", "first", rows),
+        f"judge_ratio_{shipped_prompt}": of("shipped", "judge_off", "total", rows),
+        f"judge_ratio_{other}": of(f"judge_{other}", "judge_off", "total", rows),
+        f"judge_ratio_{shipped_prompt}_judged_only": of("shipped", "judge_off", "total", judged),
+        f"judge_ratio_{other}_judged_only": of(f"judge_{other}", "judge_off", "total", judged),
+    }
+
+
+async def run(
+    settings: Settings, retriever: Retriever, url: str, questions: list[dict], clock: Clock
+) -> dict:
+    llm = Recording(OpenAIChat(url, "x", settings.llm_model, 900, settings.llm_temperature))
     system = Prompts.load(settings.prompts_dir).system
     other: JudgePrompt = "quote" if settings.judge_prompt == "continuation" else "continuation"
     shipped = build_qa(settings, retriever, llm)  # one evidence ranker, loaded once, for all
@@ -174,41 +220,28 @@ async def run(settings: Settings, retriever: Retriever, url: str, questions: lis
         asking_other.judge.prompt = other
     configs = {"shipped": shipped, "judge_off": off, f"judge_{other}": asking_other}
     # warm up (not counted): the embedder, the cross-encoder and spaCy load on first use
-    await pipeline(off, llm, WARM_UP, settings.top_k)
+    await pipeline(off, llm, WARM_UP, settings.top_k, clock)
     rows = []
     for q in questions:
         row: dict[str, Any] = {"question": q["question"], "load": load()}
         await clear(llm, system)
-        row["shipped"] = await pipeline(shipped, llm, q, settings.top_k)
+        row["shipped"] = await pipeline(shipped, llm, q, settings.top_k, clock)
         messages = llm.streamed
         await clear(llm, system)
-        row["bare"] = await bare(llm, messages, settings.llm_max_tokens)
+        row["bare"] = await bare(llm, messages, settings.llm_max_tokens, clock)
         for name in ("judge_off", f"judge_{other}"):
             await clear(llm, system)
-            row[name] = await pipeline(configs[name], llm, q, settings.top_k)
+            row[name] = await pipeline(configs[name], llm, q, settings.top_k, clock)
         print(json.dumps(row), flush=True)
         rows.append(row)
     await llm.inner.aclose()
-    floor = [r["shipped"]["first_s"] / r["bare"]["first_s"] for r in rows]
-    floor_off = [r["judge_off"]["first_s"] / r["bare"]["first_s"] for r in rows]
-    judge = [r["shipped"]["total_s"] / r["judge_off"]["total_s"] for r in rows]
-    judge_other = [r[f"judge_{other}"]["total_s"] / r["judge_off"]["total_s"] for r in rows]
-    judged = [r for r in rows if r["shipped"]["judge_calls"]]
     return {
         "questions": len(rows),
-        "floor_ratio": ratios(floor),
-        "floor_ratio_judge_off": ratios(floor_off),
+        "judged_questions": sum(bool(r["shipped"]["judge_calls"]) for r in rows),
         "floor_goal": FLOOR_GOALS,
-        f"judge_ratio_{settings.judge_prompt}": ratios(judge),
-        f"judge_ratio_{other}": ratios(judge_other),
         "judge_goal_p50": JUDGE_GOAL_P50,
-        "judged_questions": len(judged),
-        f"judge_ratio_{settings.judge_prompt}_judged_only": ratios(
-            [r["shipped"]["total_s"] / r["judge_off"]["total_s"] for r in judged]
-        ),
-        f"judge_ratio_{other}_judged_only": ratios(
-            [r[f"judge_{other}"]["total_s"] / r["judge_off"]["total_s"] for r in judged]
-        ),
+        "wall": summary(rows, settings.judge_prompt, other, "s"),
+        "cpu": summary(rows, settings.judge_prompt, other, "cpu_s"),
         "bare_first_sentence_s": ratios([r["bare"]["first_s"] for r in rows]),
         "shipped_first_sentence_s": ratios([r["shipped"]["first_s"] for r in rows]),
         "accuracy": {
@@ -235,11 +268,13 @@ def main() -> None:
     retriever = Retriever(embedder, index.store, index)
     report: dict[str, Any] = {"cpu": cpu_model(), "cpus": os.cpu_count(), "load_before": load()}
     log = ROOT / "var" / "floor-llm.log"
-    with local_llm(ROOT / settings.local_model, log) as client:
-        url = str(client.client.base_url)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    command = serve_command(ROOT / settings.local_model, port=port)
+    with subprocess_server(command, f"{url}/models", 180, log) as server:
         report["rates"] = measure(url, log, 2)
         print(json.dumps(report), flush=True)
-        report |= asyncio.run(run(settings, retriever, url, questions))
+        report |= asyncio.run(run(settings, retriever, url, questions, Clock(server.pid)))
     report["load_after"] = load()
     rows = report.pop("rows")
     print(json.dumps(report, indent=2), flush=True)
