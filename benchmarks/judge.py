@@ -66,7 +66,7 @@ async def reading(
         picked = max(letters, key=lambda x: odds[x])
         return {"bare": True, "keep": not (picked != answer and odds[picked] >= CLEAR_CHOICE)}
     asked = (
-        judge.continuation(sentence, messages, row["answer"])
+        judge.continuation(sentence, passages, messages, row["answer"])
         if prompt == "continuation"
         else judge.messages(sentence, passages)
     )
@@ -96,7 +96,7 @@ async def run(url: str, rows: list[dict], log: Path) -> dict[str, Any]:
     from qa.llm.openai_chat import OpenAIChat
 
     llm = OpenAIChat(url, "x", Settings().llm_model, 600)
-    prompts = Prompts.load()
+    prompts = Prompts.load(Settings().prompts_dir)  # QA_PROMPTS_DIR: try other templates
     risky = Judge(llm, prompts, "risky")
     every = Judge(llm, prompts, "all")
     claims = []

@@ -101,7 +101,7 @@ class Judge:
                 return replace(sentence, supported=False, reason=reason)
             return sentence
         asked = (
-            self.continuation(sentence, messages or [], written or "")
+            self.continuation(sentence, passages, messages or [], written or "")
             if continued
             else self.messages(sentence, passages)
         )
@@ -162,12 +162,19 @@ class Judge:
         ]
 
     def continuation(
-        self, sentence: CheckedSentence, messages: list[Message], written: str
+        self,
+        sentence: CheckedSentence,
+        passages: list[Passage],
+        messages: list[Message],
+        written: str,
     ) -> list[Message]:
         """The answer's conversation with its answer, then the yes/no question about one
-        sentence: everything before the question is what llama.cpp has in its cache."""
+        sentence: everything before the question is what llama.cpp has in its cache. The
+        template may name the passage ({n}) and give its title and quote ({text})."""
         n = next(iter(sentence.quotes))
-        user = self.prompts.judge_continuation.format(claim=neutralised(sentence.claim), n=n)
+        user = self.prompts.judge_continuation.format(
+            claim=neutralised(sentence.claim), n=n, text=_read(sentence, passages)
+        )
         return [
             *messages,
             {"role": "assistant", "content": written},
