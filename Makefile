@@ -79,11 +79,20 @@ test-fast: install-dev lint
 fuzz: install-dev
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest -q -p no:cacheprovider -s -m fuzz
 
+# small by default, so a whole run stays near 20 min on 2 cores (plus a first ingest of the
+# news-dev subsets, kept in var/ for the next run; the evidence run uses the whole-corpus index
+# when var/newsdev holds it); the local LLM's token rates come first so
+# every other figure can be read against them. Full size: BENCH_RUN_ARGS= BENCH_EVIDENCE_ARGS=
+BENCH_RUN_ARGS ?= --limit 200 --answers 16
+BENCH_EVIDENCE_ARGS ?= --articles 200 --limit 40
 bench: install model
+	$(PY) -m benchmarks.rates
 	$(PY) -m benchmarks.load
-	$(PY) -m benchmarks.run
-	$(PY) -m benchmarks.evidence
+	$(PY) -m benchmarks.run $(BENCH_RUN_ARGS)
+	$(PY) -m benchmarks.evidence $(BENCH_EVIDENCE_ARGS)
 	$(PY) -m benchmarks.feeds
+	$(PY) -m benchmarks.floor
+	$(PY) -m benchmarks.judge
 
 lock:
 	# needs uv (pip install uv); the dev lock keeps the runtime lock's versions

