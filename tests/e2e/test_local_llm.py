@@ -10,30 +10,18 @@ import httpx
 import pytest
 
 from index.embed import MiniLMEmbedder
-from index.load import load_path
-from qa.llm.local import MODEL_ALIAS
 from qa.settings import Settings
-from qa.testing.servers import serve_app
-from qa.web.app import create_app
-from tests.utils.support import SAMPLE_ARTICLE, make_settings
+from tests.utils.support import sample_app
 
 pytestmark = pytest.mark.llm
 
 
 @pytest.fixture
 def client(local_llm: str, tmp_path: Path, embedder: MiniLMEmbedder) -> Iterator[httpx.Client]:
-    """The app over the real model, with the sample article in its index."""
-    settings = make_settings(
-        tmp_path, local_llm, llm_model=MODEL_ALIAS, llm_timeout_s=300,
-        passage_budget=Settings.model_fields["passage_budget"].default,  # as shipped: trimmed
-        judge=Settings.model_fields["judge"].default,  # and judged
-    )  # fmt: skip
-    with (
-        serve_app(create_app(settings, embedder=embedder)) as url,
-        httpx.Client(base_url=url, timeout=300) as c,
-    ):
-        [doc] = list(load_path(SAMPLE_ARTICLE))
-        assert c.post("/documents", json=doc.model_dump()).status_code == 200  # type: ignore[union-attr]
+    """The app over the real model, with the sample article in its index, judged as shipped."""
+    with sample_app(
+        local_llm, tmp_path, embedder, judge=Settings.model_fields["judge"].default
+    ) as c:
         yield c
 
 

@@ -10,12 +10,8 @@ import httpx
 import pytest
 
 from index.embed import MiniLMEmbedder
-from index.load import load_path
 from qa.llm.local import MODEL_ALIAS
-from qa.settings import Settings
-from qa.testing.servers import serve_app
-from qa.web.app import create_app
-from tests.utils.support import SAMPLE_ARTICLE, make_settings
+from tests.utils.support import sample_app
 
 pytestmark = pytest.mark.llm
 REMAINING = re.compile(r"prefix-match hit, remaining (\d+) prompt tokens")
@@ -25,17 +21,10 @@ REMAINING = re.compile(r"prefix-match hit, remaining (\d+) prompt tokens")
 def judged(
     local_llm_server: tuple[str, Path], tmp_path: Path, embedder: MiniLMEmbedder
 ) -> Iterator[httpx.Client]:
-    settings = make_settings(
-        tmp_path, local_llm_server[0], llm_model=MODEL_ALIAS, llm_timeout_s=300,
-        passage_budget=Settings.model_fields["passage_budget"].default,
+    with sample_app(
+        local_llm_server[0], tmp_path, embedder,
         judge="all", judge_prompt="continuation",  # every supported sentence is read again
-    )  # fmt: skip
-    with (
-        serve_app(create_app(settings, embedder=embedder)) as url,
-        httpx.Client(base_url=url, timeout=300) as c,
-    ):
-        [doc] = list(load_path(SAMPLE_ARTICLE))
-        assert c.post("/documents", json=doc.model_dump()).status_code == 200  # type: ignore[union-attr]
+    ) as c:  # fmt: skip
         yield c
 
 

@@ -9,17 +9,20 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from index.embed import MiniLMEmbedder
+from index.embed import Embedder, MiniLMEmbedder
 from index.load import Document, iter_files, load_path
 from qa.cli import main as cli
+from qa.llm.local import MODEL_ALIAS
 from qa.settings import Settings, get_settings
 from qa.testing.fakes import CachingEmbedder
+from qa.testing.servers import serve_app
+from qa.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = ROOT / "data" / "sample"
@@ -146,3 +149,23 @@ FORGED = {
     "published": "2024-11-28",
     "text": FORGED_TEXT,
 }
+
+
+@contextlib.contextmanager
+def sample_app(
+    llm_url: str, tmp_path: Path, embedder: Embedder, **overrides: Any
+) -> Iterator[httpx.Client]:
+    """The app over a real LLM server with the sample article in its index, passages trimmed
+    as shipped; `overrides` are Settings fields (the judge's scope and prompt)."""
+    settings = make_settings(
+        tmp_path, llm_url, llm_model=MODEL_ALIAS, llm_timeout_s=300,
+        passage_budget=Settings.model_fields["passage_budget"].default,
+        **overrides,
+    )  # fmt: skip
+    with (
+        serve_app(create_app(settings, embedder=embedder)) as url,
+        httpx.Client(base_url=url, timeout=300) as c,
+    ):
+        [doc] = list(load_path(SAMPLE_ARTICLE))
+        assert c.post("/documents", json=doc.model_dump()).status_code == 200  # type: ignore[union-attr]
+        yield c
