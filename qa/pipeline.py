@@ -293,9 +293,7 @@ class QAService:
         if not passages:
             answer = self._no_sources(question, standalone, timings)
             return answer.model_copy(update={"mode": "extractive", "fallback": fallback})
-        sentences = [
-            CheckedSentence(q.quote, [q.n], True, None).sentence(passages) for q in quotes
-        ]
+        sentences = [CheckedSentence(q.quote, [q.n], True, None).sentence(passages) for q in quotes]
         citations = [Citation(**q.model_dump()) for q in quotes]
         log.info("answered", mode="extractive", fallback=fallback, quotes=len(quotes))
         return Answer(
