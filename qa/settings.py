@@ -25,7 +25,7 @@ AnswerMode = Literal["generative", "extractive"]
 DEFAULT_JUDGE_THRESHOLD = 0.7  # P(yes) a risky sentence needs from the judge (measured, docs/)
 # the support score a sentence needs to be kept (qa/checking/support.py): the threshold
 # `python -m benchmarks.fit_support` chooses on the dev sets, as its model file records
-DEFAULT_SUPPORT_THRESHOLD = 0.44
+DEFAULT_SUPPORT_THRESHOLD = 0.4
 SupportVerdict = Literal["supported", "weak", "contradicted"]
 LOCAL_MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"  # the name the bundled server answers to
 LOCAL_LLM_PORT = 8081

@@ -12,6 +12,7 @@ from typing import Literal
 from index.chunk import split_sentences
 from qa.checking.analysis import with_names
 from qa.checking.rules import (
+    MIN_COVERAGE,
     Quote,
     as_read,
     best_quote,
@@ -194,8 +195,8 @@ def check_sentence(
 class Reading:
     """What the support score reads of a sentence the rules have checked: `refused` (it does
     not answer, or there was no quote to read), `contradicted` (a fact the quote or passage
-    says otherwise) and `absent` (a name the passage never gives, a number no quote carries)
-    score 0; `scored` gives the
+    says otherwise) and `absent` (a name the passage never gives, a number no quote carries,
+    less of its content than the rules ask of a quote) score 0; `scored` gives the
     model's features, on quote `quote` of passage `n`."""
 
     kind: Literal["refused", "contradicted", "absent", "scored"]
@@ -242,6 +243,10 @@ def support_reading(
         if any(t.number for t in tokens):  # a figure is carried by a quote, not by its words
             return Reading("absent", n, quote)
     found = features(tokens, quote.verdict.rule, passage.text, title, question or "")
+    if not checked.supported and found["passage_coverage"] < MIN_COVERAGE:
+        # the rules' bar, on the whole passage: worded differently across its sentences is
+        # one thing, words the passage never has are content it does not give
+        return Reading("absent", n, quote)
     return Reading("scored", n, quote, found)
 
 
