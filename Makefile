@@ -9,9 +9,10 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check --require-hashes --no-deps
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
-.PHONY: install install-dev model run test test-fast fuzz lint bench chromium lock lock-check clean
+.PHONY: install install-dev install-bench model run test test-fast fuzz lint bench chromium lock lock-check clean
 
 # runtime packages (what the Docker image has too)
 $(STAMP): requirements.lock requirements-models.lock pyproject.toml
@@ -28,9 +29,18 @@ $(DEV_STAMP): $(STAMP) requirements-dev.lock
 	bash scripts/pip-check.sh $(PY)
 	touch $(DEV_STAMP)
 
+# + benchmark-only packages (LlamaIndex, for benchmarks/llamaindex.py): never in the runtime
+# lock or the Docker image; compiled against the runtime lock, so its versions are the same
+$(BENCH_STAMP): $(STAMP) requirements-bench.lock
+	$(PIP) -r requirements-bench.lock
+	bash scripts/pip-check.sh $(PY)
+	touch $(BENCH_STAMP)
+
 install: $(STAMP)
 
 install-dev: $(DEV_STAMP)
+
+install-bench: $(BENCH_STAMP)
 
 # the GGUF at QA_LOCAL_MODEL (a no-op once it is there). pip's wheel cache may hold a
 # llama-cpp-python built for another CPU (it dies with SIGILL): then rebuild it for this one.
@@ -53,10 +63,13 @@ chromium:
 # cache holds the wheels (llama-cpp-python built once), so it costs a minute or two.
 LOCK_VENV := $(VENV)-lockcheck
 LOCK_STAMP := $(VENV)/.lockcheck
-$(LOCK_STAMP): requirements.lock requirements-models.lock scripts/pip-check.sh | $(STAMP)
+$(LOCK_STAMP): requirements.lock requirements-models.lock requirements-bench.lock scripts/pip-check.sh | $(STAMP)
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	$(LOCK_VENV)/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements-models.lock
+	bash scripts/pip-check.sh $(LOCK_VENV)/bin/python
+	# the benchmark lock on top of the runtime one (as `make install-bench` installs it)
+	$(LOCK_VENV)/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements-bench.lock
 	bash scripts/pip-check.sh $(LOCK_VENV)/bin/python
 	rm -rf $(LOCK_VENV)
 	touch $(LOCK_STAMP)
@@ -69,26 +82,38 @@ lint: install-dev
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports  # the layers of docs/architecture.md (pyproject [tool.importlinter])
 
-test: install-dev model chromium lint lock-check
+test: install-dev install-bench model chromium lint lock-check
 	$(PY) -m pytest -q -p no:cacheprovider
 
-test-fast: install-dev lint
+test-fast: install-dev install-bench lint
 	$(PY) -m pytest -q -p no:cacheprovider -m "not llm and not browser and not fuzz"
 
 # `make test` runs the fuzz test too, with fewer examples per operation
 fuzz: install-dev
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest -q -p no:cacheprovider -s -m fuzz
 
-bench: install model
+# small by default, so a whole run stays near 20 min on 2 cores (plus a first ingest of the
+# news-dev subsets, kept in var/ for the next run; the evidence run uses the whole-corpus index
+# when var/newsdev holds it); the local LLM's token rates come first so
+# every other figure can be read against them. Full size: BENCH_RUN_ARGS= BENCH_EVIDENCE_ARGS=
+BENCH_RUN_ARGS ?= --limit 200 --answers 16
+BENCH_EVIDENCE_ARGS ?= --articles 200 --limit 40
+bench: install-bench model
+	$(PY) -m benchmarks.rates
 	$(PY) -m benchmarks.load
-	$(PY) -m benchmarks.run
-	$(PY) -m benchmarks.evidence
+	$(PY) -m benchmarks.run $(BENCH_RUN_ARGS)
+	$(PY) -m benchmarks.evidence $(BENCH_EVIDENCE_ARGS)
+	$(PY) -m benchmarks.feeds
+	$(PY) -m benchmarks.floor
+	$(PY) -m benchmarks.judge
+	$(PY) -m benchmarks.llamaindex  # beside LlamaIndex's CitationQueryEngine (docs/measurements.md)
 
 lock:
-	# needs uv (pip install uv); the dev lock keeps the runtime lock's versions
+	# needs uv (pip install uv); the dev and bench locks keep the runtime lock's versions
 	uv pip compile --generate-hashes --no-header --python-version 3.11 requirements.in -o requirements.lock
 	uv pip compile --generate-hashes --no-header --python-version 3.11 requirements-dev.in -c requirements.lock -o requirements-dev.lock
 	uv pip compile --generate-hashes --no-header --no-deps --python-version 3.11 requirements-models.in -o requirements-models.lock
+	uv pip compile --generate-hashes --no-header --python-version 3.11 requirements-bench.in -c requirements.lock -o requirements-bench.lock
 
 clean:
 	rm -rf $(VENV) var

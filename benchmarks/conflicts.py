@@ -160,20 +160,22 @@ def with_llm(path: Path, url: str) -> None:
     seconds = time.perf_counter() - clock
     detected = [r for r in rows if r[1]]
     told = [r for r in detected if r[2]]
+    stated = [r for r in detected if r[3]]
     print(
         f"{len(cases)} conflicting pairs through the pipeline ({seconds / len(cases):.1f} s each)"
     )
     print(
-        f"  detected: {len(detected)}/{len(cases)}; answer reports both: {len(told)}/{len(detected)}"
+        f"  detected: {len(detected)}/{len(cases)}; the model's answer reports both: "
+        f"{len(told)}/{len(detected)}; the service states both for it: {len(stated)}/{len(detected)}"
     )
-    for case_id, hit, reported, text in rows:
-        print(f"  {case_id}: detected={hit} reported={reported} | {text}")
+    for case_id, hit, reported, added, text in rows:
+        print(f"  {case_id}: detected={hit} reported={reported} stated={added} | {text}")
 
 
 async def ask_pairs(
     cases: list[dict[str, Any]], url: str
-) -> list[tuple[str, bool, bool | None, str]]:
-    rows: list[tuple[str, bool, bool | None, str]] = []
+) -> list[tuple[str, bool, bool | None, bool, str]]:
+    rows: list[tuple[str, bool, bool | None, bool, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(_env_file=None, data_dir=Path(tmp), llm_base_url=url, judge="off")  # type: ignore[call-arg]
         embedder = build_embedder(settings)
@@ -188,7 +190,8 @@ async def ask_pairs(
             answer = await qa.ask(case["question"], 4)
             found = answer.conflicts[0] if answer.conflicts else None
             reported = found.reported if found else None
-            rows.append((case["id"], found is not None, reported, answer.answer))
+            added = bool(found and found.stated)
+            rows.append((case["id"], found is not None, reported, added, answer.answer))
     return rows
 
 

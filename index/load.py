@@ -210,8 +210,9 @@ def load_text(raw: str, default_id: str = "") -> Document:
     return Document.model_validate({**fields, "text": body})
 
 
-def load_html(raw: str, default_id: str = "") -> Document:
-    """HTML: main text via trafilatura, title/date/source from the page's metadata."""
+def load_html(raw: str | bytes, default_id: str = "") -> Document:
+    """HTML: main text via trafilatura, title/date/source from the page's metadata. Bytes (a
+    fetched page) are decoded by trafilatura, which reads the page's own charset."""
     import trafilatura
 
     text = trafilatura.extract(raw, include_comments=False, include_tables=False)

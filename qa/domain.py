@@ -132,7 +132,13 @@ class Conflict(BaseModel):
     about: str = Field(description="what is counted, e.g. 'North Korean troops'")
     claims: list[ConflictClaim]
     reported: bool | None = Field(
-        None, description="whether the answer cites both sides (None before it is written)"
+        None,
+        description="whether the model's answer cites both sides (None before it is written)",
+    )
+    stated: str | None = Field(
+        None,
+        description="the sentence the service added to the answer, quoting each side with its "
+        "source and date, when the model's answer did not report both",
     )
 
 

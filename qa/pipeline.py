@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from qa.checking.answer import (
 from qa.checking.judge import Judge
 from qa.domain import Answer, Citation, Conflict, EvidenceQuote, Filters, Passage, Sentence, Turn
 from qa.llm.base import LLM, LLMError
+from qa.markers import MARKER
 from qa.news import conflicts as conflicting
 from qa.news.dated import as_of_prefix, asks_for_latest, newest, staleness
 from qa.prompt import Prompts
@@ -247,8 +249,10 @@ class QAService:
                     self.judge and self.judge.wants(sentence, passages, standalone)
                 )
 
+            written = ""  # the model's text, which the judge's question continues
             async for piece in self.llm.stream(messages, self.max_tokens):
                 model, usage = piece.model or model, piece.usage or usage
+                written += piece.text
                 for parsed in splitter.feed(piece.text):
                     sentence, wanted = check(parsed)
                     if held or wanted:
@@ -265,7 +269,9 @@ class QAService:
             judged = time.perf_counter()
             for sentence, wanted in held:
                 if self.judge and wanted:
-                    sentence = await self.judge.reread(sentence, passages, standalone)
+                    sentence = await self.judge.reread(
+                        sentence, passages, standalone, messages, written
+                    )
                 checked.append(sentence)
                 yield _checked(sentence, passages)
                 timings.setdefault("first_sentence", _ms(clock))
@@ -333,6 +339,15 @@ class QAService:
             for c in prepared.conflicts
         ]
         text, as_of, stale = result.answer, None, None
+        sentences = result.sentences
+        if result.grounded:  # the model did not report both sides: the service says it
+            found = [
+                c if c.reported else c.model_copy(update={"stated": conflicting.statement(c)})
+                for c in found
+            ]
+            added = [c for c in found if c.stated]
+            text = " ".join([text, *(c.stated or "" for c in added)])
+            sentences = [*sentences, *(_stated(c, passages) for c in added)]
         if prepared.latest:  # dated by the pipeline, not trusted to the model
             reference = _as_of(filters) or datetime.now(UTC).date()
             stale = staleness(
@@ -357,7 +372,7 @@ class QAService:
             condensed_question=standalone,
             answer=text,
             citations=result.citations,
-            sentences=result.sentences,
+            sentences=sentences,
             grounded=result.grounded,
             support_score=result.support_score,
             passages=passages,
@@ -390,6 +405,14 @@ def _checked(sentence: CheckedSentence, passages: list[Passage]) -> Checked:
     by_n = {p.n: p for p in passages}
     cited = [citation_for(n, q, by_n[n]) for n, q in sentence.quotes.items()]
     return Checked(sentence, cited, data)
+
+
+def _stated(conflict: Conflict, passages: list[Passage]) -> Sentence:
+    """The service's sentence on a conflict, as the answer reports it: each side is its
+    passage's own figure, so it is supported by construction."""
+    cited = sorted({c.citation for c in conflict.claims})
+    text = re.sub(r"\s+(?=[;.]|$)", "", MARKER.sub("", conflict.stated or ""))
+    return CheckedSentence(text, cited, True, None).sentence(passages)
 
 
 def _newest_first(passages: list[Passage]) -> list[Passage]:

@@ -16,8 +16,9 @@ from qa.markers import MARKER, marker_numbers
 
 PROMPTS_PACKAGE = "qa.prompts"  # the top-level prompts/ folder, as the installed package has it
 PROMPT_NAMES = (
-    "system answer passage condense judge_system judge choice_system choice conflicts".split()
-)
+    "system answer passage condense judge_system judge choice_system choice conflicts "
+    "judge_continuation choice_continuation"
+).split()
 Message = dict[str, str]
 HISTORY_TURNS = 6
 HISTORY_TURN_CHARS = 600
@@ -55,6 +56,8 @@ class Prompts:
     choice_system: str  # ...and of bare answers: which name of the quote answers the question
     choice: str
     conflicts: str  # the note naming figures the passages disagree on ({claims}: one a line)
+    judge_continuation: str  # the judge's question continuing the answer's conversation
+    choice_continuation: str  # ...and for a bare answer: which option answers the question
 
     @classmethod
     def load(cls, directory: Traversable | Path | None = None) -> Prompts:
@@ -104,9 +107,10 @@ class Prompts:
             return ""
         lines = []
         for conflict in conflicts:
+            # worded as the sentence the model should write: small models copy the note
             claims = "; ".join(
-                f'"{_attribute(c.value)}" in passage [{c.citation}] '
-                f"({_attribute(c.source or 'unnamed source')}, {c.published or 'undated'})"
+                f"{_attribute(c.source or 'one report')} ({(c.published or 'undated')[:10]}) "
+                f'reported "{_attribute(c.value)}" [{c.citation}]'
                 for c in conflict.claims
             )
             lines.append(f"- {_attribute(conflict.about)}: {claims}")

@@ -160,10 +160,29 @@ def build_evidence(settings: Settings, embedder: Embedder) -> EvidenceRanker | N
 
 
 def build_judge(settings: Settings, llm: LLM, prompts: Prompts | None = None) -> Judge | None:
+    """The judge asks `llm` (the answering LLM), or the server QA_JUDGE_BASE_URL names."""
     if settings.judge == "off":
         return None
     return Judge(
-        llm, prompts or Prompts.load(settings.prompts_dir), settings.judge, settings.judge_threshold
+        build_judge_llm(settings) or llm,
+        prompts or Prompts.load(settings.prompts_dir),
+        settings.judge,
+        settings.judge_threshold,
+        settings.judge_prompt,
+    )
+
+
+def build_judge_llm(settings: Settings) -> LLM | None:
+    """The judge's own OpenAI-compatible server, when QA_JUDGE_BASE_URL names one (its key
+    and model default to the answering LLM's); None: the judge asks the answering LLM."""
+    if not settings.judge_base_url:
+        return None
+    return OpenAIChat(
+        base_url=settings.judge_base_url,
+        api_key=settings.judge_api_key or settings.llm_api_key,
+        model=settings.judge_model or settings.llm_model,
+        timeout_s=settings.llm_timeout_s,
+        temperature=settings.llm_temperature,
     )
 
 

@@ -99,3 +99,28 @@ def test_a_deployer_can_point_at_their_own_prompts(tmp_path: Path) -> None:
     (own / "judge.txt").unlink()
     with pytest.raises(FileNotFoundError, match="judge.txt"):
         Prompts.load(own)
+
+
+def test_feed_durations_and_private_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.settings import format_duration, parse_duration
+
+    assert [parse_duration(t) for t in ("15m", "1h30m", "90", "2d", "0.5s")] == [
+        900.0, 5400.0, 90.0, 172800.0, 0.5,
+    ]  # fmt: skip
+    assert format_duration(5400.0) == "1h30m" and format_duration(0.5) == "0.5s"
+    for bad in ("", "soon", "15x", "0m", "-1m"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+    monkeypatch.setenv("QA_FEEDS", "off")
+    monkeypatch.setenv("QA_FEEDS_DEFAULT_EVERY", "5m")
+    monkeypatch.setenv("QA_FEEDS_ALLOW_PRIVATE", "10.1.2.0/24, 127.0.0.1")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.feeds is False and settings.feeds_default_every == 300.0
+    assert [str(n) for n in settings.feeds_private_networks] == ["10.1.2.0/24", "127.0.0.1/32"]
+    monkeypatch.setenv("QA_FEEDS_ALLOW_PRIVATE", "true")
+    assert len(Settings(_env_file=None).feeds_private_networks) == 2  # type: ignore[call-arg]
+    monkeypatch.setenv("QA_FEEDS_ALLOW_PRIVATE", "intranet")
+    with pytest.raises(ValueError, match="QA_FEEDS_ALLOW_PRIVATE"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    monkeypatch.delenv("QA_FEEDS_ALLOW_PRIVATE")
+    assert Settings(_env_file=None).feeds_private_networks == ()  # type: ignore[call-arg]

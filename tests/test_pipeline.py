@@ -89,8 +89,8 @@ def test_the_prompt_names_the_conflict_and_the_answer_reports_both(service) -> N
     prompt = llm.calls[0][-1]["content"]
     note = prompt[prompt.index("Note: these passages give different figures") :]
     n12, n10 = passage_with(llm.calls[0], "12,000"), passage_with(llm.calls[0], "10,000")
-    assert f'"Some 12,000" in passage [{n12}] (NBC, 2024-11-04)' in note
-    assert f'"10,000" in passage [{n10}] (Reuters, 2024-11-05)' in note
+    assert f'NBC (2024-11-04) reported "Some 12,000" [{n12}]' in note
+    assert f'Reuters (2024-11-05) reported "10,000" [{n10}]' in note
     assert note.index("Note:") < note.index("Question:")  # before the question it qualifies
     # each sentence carries its passage's source and date
     assert [[(a.source, a.published) for a in s.sources] for s in answer.sentences] == [
@@ -99,10 +99,33 @@ def test_the_prompt_names_the_conflict_and_the_answer_reports_both(service) -> N
     ]
 
 
-def test_an_answer_that_picks_one_figure_is_marked_not_reported(service) -> None:
-    qa, _ = service(one_side)
-    [conflict] = ask(qa, QUESTION).conflicts
-    assert conflict.reported is False
+def test_an_answer_that_picks_one_figure_gets_both_sides_stated_by_the_service(service) -> None:
+    qa, llm = service(one_side)
+    answer = ask(qa, QUESTION)
+    [conflict] = answer.conflicts
+    assert conflict.reported is False  # the model's own answer gave one figure
+    n12, n10 = passage_with(llm.calls[0], "12,000"), passage_with(llm.calls[0], "10,000")
+    # the service adds the sentence, oldest report first, each side with its outlet and date
+    assert conflict.stated == (
+        "Reports differ on North Korean troops: "
+        f"NBC (2024-11-04) reported some 12,000 [{n12}]; Reuters (2024-11-05) reported 10,000 [{n10}]."
+    )
+    assert answer.answer.endswith(conflict.stated)
+    last = answer.sentences[-1]  # as the reader sees it: the markers become its citations
+    assert last.text == (
+        "Reports differ on North Korean troops: "
+        "NBC (2024-11-04) reported some 12,000; Reuters (2024-11-05) reported 10,000."
+    )
+    assert last.supported
+    assert last.citations == sorted([n12, n10])
+    assert {a.source for a in last.sources} == {"NBC", "Reuters"}
+
+
+def test_an_answer_that_reports_both_gets_no_added_sentence(service) -> None:
+    qa, _ = service(both_sides)
+    answer = ask(qa, QUESTION)
+    assert [c.stated for c in answer.conflicts] == [None]
+    assert "Reports differ" not in answer.answer
 
 
 def test_conflicts_off_sends_no_note_and_returns_none(service) -> None:

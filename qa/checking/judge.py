@@ -11,7 +11,13 @@ Lanka has plunged into chaos and its President has fled to Singapore").
 
 Which sentences: `risky` (the default) - a negation in the claim or its quote, two or more
 names in the claim (roles that can be swapped), or a bare answer whose quote names others;
-`all`; or `off`. Measured on the news-dev claims in the README."""
+`all`; or `off`. Measured on the news-dev claims in the README.
+
+How it asks (`QA_JUDGE_PROMPT`): `continuation` (the default, when the answer's messages are
+given) continues the answer's own conversation - its messages, the answer as the assistant's
+turn, then a short yes/no question about one sentence - so llama.cpp's prompt cache serves
+the passages and the judge reads a few dozen new tokens; `quote` (and /check, which has no
+answer conversation) asks in a conversation of its own with the title and the quote only."""
 
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ from qa.checking.tokens import Evidence, tokenize
 from qa.domain import Passage
 from qa.llm.base import LLM, Message
 from qa.prompt import Prompts, neutralised
-from qa.settings import DEFAULT_JUDGE_THRESHOLD, JudgeScope
+from qa.settings import DEFAULT_JUDGE_THRESHOLD, JudgePrompt, JudgeScope
 
 REASON = "a second reading finds the quote does not say it"
 LETTERS = "ABCD"
@@ -38,11 +44,13 @@ class Judge:
         prompts: Prompts,
         scope: JudgeScope = "risky",
         threshold: float = DEFAULT_JUDGE_THRESHOLD,
+        prompt: JudgePrompt = "quote",
     ):
         self.llm = llm
         self.prompts = prompts
         self.scope = scope
         self.threshold = threshold
+        self.prompt = prompt
 
     def wants(
         self, sentence: CheckedSentence, passages: list[Passage], question: str | None = None
@@ -65,23 +73,39 @@ class Judge:
         return await self.reread(sentence, passages, question)
 
     async def reread(
-        self, sentence: CheckedSentence, passages: list[Passage], question: str | None = None
+        self,
+        sentence: CheckedSentence,
+        passages: list[Passage],
+        question: str | None = None,
+        messages: list[Message] | None = None,
+        written: str | None = None,
     ) -> CheckedSentence:
         """The second reading: unsupported, with the reason, when the LLM does not find the
-        sentence in its quote (or, for a bare answer, finds another answer there)."""
+        sentence in its quote (or, for a bare answer, finds another answer there). `messages`
+        and `written`: the answer's conversation and the text the model wrote in it, which the
+        continuation prompt continues (without them it asks about the quote alone)."""
+        continued = self.prompt == "continuation" and bool(messages) and bool(written)
         options = self.options(sentence, passages, question)
         if options and question:
             letters = LETTERS[: len(options)]
-            odds = await self.llm.choose(
-                self.choice_messages(options, question, sentence, passages), letters
+            asked = (
+                self.choice_continuation(options, question, messages or [], written or "")
+                if continued
+                else self.choice_messages(options, question, sentence, passages)
             )
+            odds = await self.llm.choose(asked, letters)
             answer = letters[options.index(_bare(sentence.claim))]
             picked = max(letters, key=lambda x: odds[x])
             if picked != answer and odds[picked] >= CLEAR_CHOICE:
                 reason = f"a second reading finds {options[letters.index(picked)]} answers it"
                 return replace(sentence, supported=False, reason=reason)
             return sentence
-        odds = await self.llm.choose(self.messages(sentence, passages), ("yes", "no"))
+        asked = (
+            self.continuation(sentence, passages, messages or [], written or "")
+            if continued
+            else self.messages(sentence, passages)
+        )
+        odds = await self.llm.choose(asked, ("yes", "no"))
         if odds["yes"] >= self.threshold:
             return sentence
         return replace(sentence, supported=False, reason=REASON)
@@ -134,6 +158,39 @@ class Judge:
         )
         return [
             {"role": "system", "content": self.prompts.choice_system},
+            {"role": "user", "content": user},
+        ]
+
+    def continuation(
+        self,
+        sentence: CheckedSentence,
+        passages: list[Passage],
+        messages: list[Message],
+        written: str,
+    ) -> list[Message]:
+        """The answer's conversation with its answer, then the yes/no question about one
+        sentence: everything before the question is what llama.cpp has in its cache. The
+        template may name the passage ({n}) and give its title and quote ({text})."""
+        n = next(iter(sentence.quotes))
+        user = self.prompts.judge_continuation.format(
+            claim=neutralised(sentence.claim), n=n, text=_read(sentence, passages)
+        )
+        return [
+            *messages,
+            {"role": "assistant", "content": written},
+            {"role": "user", "content": user},
+        ]
+
+    def choice_continuation(
+        self, options: list[str], question: str, messages: list[Message], written: str
+    ) -> list[Message]:
+        listing = "\n".join(f"{LETTERS[i]}. {neutralised(o)}" for i, o in enumerate(options))
+        user = self.prompts.choice_continuation.format(
+            question=neutralised(question), options=listing
+        )
+        return [
+            *messages,
+            {"role": "assistant", "content": written},
             {"role": "user", "content": user},
         ]
 

@@ -1,4 +1,4 @@
-"""`qa` command line: ingest, ask, search, check, eval, serve, mcp, documents."""
+"""`qa` command line: ingest, ask, search, check, eval, serve, mcp, documents, feeds."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from index.load import LoadError
 from index.lock import DataDirBusy
+from qa.cli import feeds
 from qa.cli.console import console
 from qa.cli.eval import command_check, command_eval
 from qa.cli.mcp import cmd_mcp
@@ -212,6 +213,11 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if missing else 0
 
 
+def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
+
+    return feeds.command(args, settings, build_embedder)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -266,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("action", choices=["list", "delete"])
     docs.add_argument("ids", nargs="*")
     docs.add_argument("--limit", type=int, default=1000)
+
+    feeds.add_parser(sub)
     return parser
 
 
@@ -278,6 +286,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "mcp": cmd_mcp,
     "documents": cmd_documents,
+    "feeds": cmd_feeds,
 }
 
 

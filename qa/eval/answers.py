@@ -211,3 +211,32 @@ def to_json(results: dict[str, Any]) -> str:
 def write_report(results: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(to_json(results))
+
+
+# --- multiple-choice questions -----------------------------------------------------------------
+_FILLER = {"a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "by", "with", "at"}
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in normalize(text).split() if w not in _FILLER]
+
+
+def named_choice(prediction: str, choices: list[str]) -> str | None:
+    """The choice an answer names: the one whose words it holds the largest share of (whole
+    words, SQuAD normalisation, filler words not counted), at least half of them; None when no
+    choice reaches that or two tie ("Europe" in "Europe and Asia" names neither)."""
+    said = set(normalize(prediction).split())
+    shares = []
+    for choice in choices:
+        words = _content_words(choice) or normalize(choice).split()
+        if words:
+            shares.append((sum(w in said for w in words) / len(words), choice))
+    best = max((share for share, _ in shares), default=0.0)
+    named = [choice for share, choice in shares if share == best]
+    return named[0] if best >= 0.5 and len(named) == 1 else None
+
+
+def choice_correct(prediction: str, choices: list[str], gold: str) -> float:
+    """1.0 when the answer names the gold choice (see `named_choice`)."""
+    named = named_choice(prediction, choices)
+    return float(named is not None and normalize(named) == normalize(gold))

@@ -58,9 +58,19 @@ def assemble(dest: Path) -> Path:
 
 
 def serve_command(
-    model: Path, host: str = "127.0.0.1", port: int = LOCAL_LLM_PORT, ctx: int = 4096
+    model: Path,
+    host: str = "127.0.0.1",
+    port: int = LOCAL_LLM_PORT,
+    ctx: int = 4096,
+    threads: int | None = None,
+    batch: int | None = None,
 ) -> list[str]:
-    threads = str(os.cpu_count() or 2)
+    """`threads`: llama.cpp's threads for reading and writing (default QA_LOCAL_LLM_THREADS, or
+    every core); `batch`: its batch and micro-batch size (QA_LOCAL_LLM_BATCH). Both measured by
+    `python -m benchmarks.rates --sweep` (docs/measurements.md, *Token rates*)."""
+    settings = get_settings()
+    threads = threads or settings.local_llm_threads or os.cpu_count() or 2
+    batch = batch or settings.local_llm_batch
     return [
         sys.executable, "-m", "qa.llm.local", "llama-server",
         "--model", str(model),
@@ -68,9 +78,11 @@ def serve_command(
         "--host", host,
         "--port", str(port),
         "--n_ctx", str(ctx),
-        "--n_threads", threads,
-        "--n_threads_batch", threads,
-        # measured on 2 cores: ~8 % faster prompt reading; batch sizes made no difference
+        "--n_threads", str(threads),
+        "--n_threads_batch", str(threads),
+        "--n_batch", str(batch),
+        "--n_ubatch", str(batch),
+        # measured on 2 cores: ~8 % faster prompt reading
         "--flash_attn", "True",
         # queue a second request instead of cutting off the running one (it defaults to
         # interrupting: two chat users at once both got empty answers)

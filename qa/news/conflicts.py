@@ -450,3 +450,22 @@ def reported(conflict: Conflict, sentences: Iterable[tuple[str, Sequence[int]]])
         ):
             told.add(claim.value)
     return len(told) >= 2
+
+
+def statement(conflict: Conflict) -> str:
+    """The sentence that reports every side, oldest report first, each with its outlet, date
+    and passage marker: written by the service from the passages' own figures, for an answer
+    whose model did not report both (small models rarely do, docs/measurements.md)."""
+    claims = sorted(conflict.claims, key=lambda c: c.published or "")
+    sides = "; ".join(
+        f"{c.source or 'one report'}{f' ({c.published[:10]})' if c.published else ''} "
+        f"reported {_mid_sentence(c.value)} [{c.citation}]"
+        for c in claims
+    )
+    return f"Reports differ on {conflict.about}: {sides}."
+
+
+def _mid_sentence(value: str) -> str:
+    """ "Some 12,000" -> "some 12,000": a figure quoted from a sentence's start ("NATO" kept)."""
+    first = value.split(" ", 1)[0]
+    return value[0].lower() + value[1:] if first.isalpha() and first[1:].islower() else value

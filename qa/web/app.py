@@ -21,6 +21,7 @@ from swagger_ui_bundle import swagger_ui_path
 from index.embed import Embedder
 from index.lock import DataDirBusy
 from index.store import Store
+from qa.feeds.manage import Feeds
 from qa.llm.base import LLM
 from qa.logs import configure_logging
 from qa.mcp.http import StreamableHTTPEndpoint
@@ -30,7 +31,7 @@ from qa.settings import Settings, get_settings, parse_rate
 from qa.web.errors import install_error_handlers
 from qa.web.middleware import BodyLimit, RequestContext
 from qa.web.ratelimit import RateLimitMiddleware, TokenBucketLimiter
-from qa.web.routes import ask, documents, health, openai_compat, timeline
+from qa.web.routes import ask, documents, feeds, health, openai_compat, timeline
 from qa.web.schemas import COMMON_ERRORS, LLM_ERRORS
 from qa.web.security import READ, Guarded, check_mcp
 
@@ -73,8 +74,14 @@ def create_app(
                 except Exception as error:  # a Chroma server still down: the poller retries
                     logging.getLogger(__name__).warning("index not opened yet: %s", error)
                 index.start_polling()  # follow writes made through other processes
-                async with mcp.running(lambda: app.state.services):
-                    yield
+                app.state.feeds = Feeds(settings, app.state.services.write_documents)
+                if settings.feeds:  # the in-serve poller (one across replicas: the lease)
+                    app.state.feeds.start()
+                try:
+                    async with mcp.running(lambda: app.state.services):
+                        yield
+                finally:
+                    await run_in_threadpool(app.state.feeds.close)
                 app.state.services.jobs.close()
                 index.close()
                 if llm is None:
@@ -115,7 +122,7 @@ def create_app(
     app.add_middleware(RequestContext)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
-    for routes in (ask, documents, health, timeline):
+    for routes in (ask, documents, feeds, health, timeline):
         app.include_router(routes.router)
     app.include_router(
         openai_compat.router, dependencies=[READ], responses={**COMMON_ERRORS, **LLM_ERRORS}

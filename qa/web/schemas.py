@@ -78,6 +78,22 @@ class DocumentList(BaseModel):
     offset: int
 
 
+class FeedIn(ValidText):
+    url: str = Field(min_length=1, max_length=2000, description="an RSS or Atom feed, http(s)")
+    every: str | None = Field(
+        None, max_length=40, description="how often to poll it, e.g. 15m (QA_FEEDS_DEFAULT_EVERY)"
+    )
+    source: str | None = Field(
+        None,
+        max_length=200,
+        description="the publisher name documents carry (default: the feed's title)",
+    )
+
+
+class FeedPollIn(BaseModel):
+    all: bool = Field(False, description="poll every feed now, not only those that are due")
+
+
 # --- error responses and request bodies, as documented in OpenAPI ---------------------------
 class ErrorDetail(BaseModel):
     type: str

@@ -157,6 +157,18 @@ def judged_api(
         yield url
 
 
+@pytest.fixture
+def continued_api(
+    tmp_path: Path, sample_data: Path, embedder: Embedder, fake_llm_server: tuple[FakeLLM, str],
+    fake_llm: FakeLLM,
+) -> Iterator[str]:  # fmt: skip
+    settings: Settings = make_settings(
+        tmp_path, fake_llm_server[1], judge="risky", judge_prompt="continuation"
+    )
+    with serve_app(create_app(settings, embedder=embedder)) as url:
+        yield url
+
+
 def stream(url: str, question: str) -> list[tuple[str, Any]]:
     with httpx.Client(base_url=url, timeout=60) as client:
         return read_sse(client, {"question": question, "stream": True})
@@ -259,3 +271,60 @@ def test_check_says_502_when_the_judge_cannot_ask_the_llm(
     # a sentence the rules decide alone needs no LLM
     plain = {"answer": PLAIN, "passages": [{"text": TEXT}]}
     assert httpx.post(f"{judged_api}/check", json=plain, timeout=30).json()["grounded"]
+
+
+ANSWER_MESSAGES: list[Message] = [
+    {"role": "system", "content": "You answer questions about news articles."},
+    {"role": "user", "content": f'<passage id="1">\n{TEXT}\n</passage>\n\nQuestion: Which?'},
+]
+
+
+def test_the_continuation_prompt_asks_inside_the_answers_own_conversation() -> None:
+    """After the answer's messages and the answer as the assistant's turn, only a short
+    question about the sentence: what llama.cpp has cached is all of it but that question."""
+    written = f"{TWO_NAMES} {PLAIN}"
+    sentence = check_answer(written, [PASSAGE]).checked[0]
+    llm = ScriptedLLM(replies=lambda messages: "no")
+    judge = Judge(llm, Prompts.load(), "risky", prompt="continuation")
+    judged = asyncio.run(judge.reread(sentence, [PASSAGE], None, ANSWER_MESSAGES, written))
+    assert (judged.supported, judged.reason) == (False, REASON)
+    [messages] = llm.calls
+    assert messages[:2] == ANSWER_MESSAGES
+    assert messages[2] == {"role": "assistant", "content": written}
+    assert messages[3]["role"] == "user" and len(messages) == 4
+    assert "North Korea supplied 240mm" in messages[3]["content"]
+    assert "[1]" in messages[3]["content"] and TEXT not in messages[3]["content"]
+    # without the answer's conversation (as /check has none) it asks about the quote alone
+    asyncio.run(judge.reread(sentence, [PASSAGE]))
+    assert llm.calls[1][0]["content"] == Prompts.load().judge_system
+    # and `quote` always does
+    quoting = Judge(llm, Prompts.load(), "risky", prompt="quote")
+    asyncio.run(quoting.reread(sentence, [PASSAGE], None, ANSWER_MESSAGES, written))
+    assert llm.calls[2][0]["content"] == Prompts.load().judge_system and len(llm.calls[2]) == 2
+
+
+def test_a_bare_answer_is_asked_about_inside_the_answers_conversation_too() -> None:
+    passage = PASSAGE.model_copy(update={"text": CHAOS, "end": len(CHAOS), "title": ""})
+    bare = check_answer("Singapore [1]", [passage], ISLAND).checked[0]
+    llm = ScriptedLLM(replies=lambda messages: "A")
+    judge = Judge(llm, Prompts.load(), "risky", prompt="continuation")
+    judged = asyncio.run(judge.reread(bare, [passage], ISLAND, ANSWER_MESSAGES, "Singapore [1]"))
+    assert judged.reason == "a second reading finds Sri Lanka answers it"
+    [messages] = llm.calls
+    assert messages[:3] == [*ANSWER_MESSAGES, {"role": "assistant", "content": "Singapore [1]"}]
+    assert "A. Sri Lanka\nB. President\nC. Singapore" in messages[3]["content"]
+    assert f"Question: {ISLAND}" in messages[3]["content"]
+
+
+def test_the_pipeline_gives_the_judge_its_messages_and_what_the_model_wrote(
+    continued_api: str, fake_llm: FakeLLM
+) -> None:
+    first, n = risky_reply(continued_api)
+    fake_llm.reply = f"{first} It also prepared suicide drones [{n}]."
+    stream(continued_api, "What weapons were supplied to Russia?")
+    [answer] = [r for r in fake_llm.requests if r.get("stream")]
+    [judged] = [r for r in fake_llm.requests if r.get("logprobs")]
+    sent = answer["messages"]
+    assert judged["messages"][: len(sent)] == sent
+    assert judged["messages"][len(sent)] == {"role": "assistant", "content": fake_llm.reply}
+    assert "North Korea supplied 240mm" in judged["messages"][-1]["content"]

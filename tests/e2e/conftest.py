@@ -1,6 +1,7 @@
 """The real bundled model, served once for every end-to-end test of this folder."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,9 @@ from tests.utils.support import ROOT
 
 
 @pytest.fixture(scope="package")
-def local_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def local_llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The server's URL and its log (llama-cpp-python says there how much of each prompt it
+    found in its cache)."""
     model = ROOT / DEFAULT_PATH
     assert model.is_file(), f"{model} missing: `make model` assembles it (make test does)"
     port = free_port()
@@ -18,4 +21,9 @@ def local_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with subprocess_server(
         serve_command(model, port=port), f"http://127.0.0.1:{port}/v1/models", 180, log
     ):
-        yield f"http://127.0.0.1:{port}/v1"
+        yield f"http://127.0.0.1:{port}/v1", log
+
+
+@pytest.fixture(scope="package")
+def local_llm(local_llm_server: tuple[str, Path]) -> str:
+    return local_llm_server[0]

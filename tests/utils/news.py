@@ -27,3 +27,22 @@ def timeline_docs() -> list[Document]:
 
 def article_texts() -> dict[str, str]:
     return {d.id: d.text for d in timeline_docs()}
+
+
+# two outlets' figures for one thing (the conflict tests: API and chat page)
+TROOP_REPORTS = [
+    {
+        "id": "nbc-troops",
+        "title": "North Korean troops in Russia",
+        "source": "NBC",
+        "published": "2024-11-04",
+        "text": "Some 12,000 North Korean troops have been deployed to Russia, officials said.",
+    },
+    {
+        "id": "reuters-troops",
+        "title": "North Korea sends troops to Russia",
+        "source": "Reuters",
+        "published": "2024-11-05",
+        "text": "North Korea has sent 10,000 troops to Russia, a Reuters source said.",
+    },
+]

@@ -19,6 +19,7 @@ from qa.settings import Settings
 from qa.testing.llm_server import FakeLLM
 from qa.testing.servers import serve_app
 from qa.web.app import create_app
+from tests.utils.news import TROOP_REPORTS
 from tests.utils.support import ARTIFACTS, QUESTION
 
 pytestmark = pytest.mark.browser
@@ -301,24 +302,6 @@ def test_page_keeps_to_the_server_limits(
     assert sent[-1]["history"][0] == {"role": "user", "content": f"{QUESTION} (1)"}
 
 
-TROOP_REPORTS = [
-    {
-        "id": "nbc-troops",
-        "title": "North Korean troops in Russia",
-        "source": "NBC",
-        "published": "2024-11-04",
-        "text": "Some 12,000 North Korean troops have been deployed to Russia, officials said.",
-    },
-    {
-        "id": "reuters-troops",
-        "title": "North Korea sends troops to Russia",
-        "source": "Reuters",
-        "published": "2024-11-05",
-        "text": "North Korea has sent 10,000 troops to Russia, a Reuters source said.",
-    },
-]
-
-
 def test_conflicts_and_dates_are_shown_with_the_answer(
     browser: Browser, api: str, fake_llm: FakeLLM
 ) -> None:
@@ -330,8 +313,11 @@ def test_conflicts_and_dates_are_shown_with_the_answer(
         expect(conflicts).to_contain_text("Sources disagree")
         expect(conflicts).to_contain_text("Some 12,000")
         expect(conflicts).to_contain_text("10,000")
-        expect(conflicts.locator(".conflict-missed")).to_have_count(1)  # one side only
-        expect(msg.locator(".sent-meta")).to_contain_text("Reuters")
+        expect(conflicts.locator(".conflict-missed")).to_have_count(1)  # the model gave one side
+        expect(msg.locator(".sent-meta").first).to_contain_text("Reuters")
+        # the sentence the service added gives both, each with its outlet
+        expect(msg.locator(".answer")).to_contain_text("Reports differ on North Korean troops:")
+        expect(msg.locator(".sent-meta").last).to_contain_text("NBC")
         # asked as of today: the newest report is old, and the page says so
         expect(msg.locator(".as-of")).to_have_text("As of 2024-11-05, ")
         expect(msg.locator(".stale")).to_contain_text("The newest report found is from 2024-11-05")

@@ -9,24 +9,9 @@ import httpx
 import openai
 
 from qa.testing.llm_server import FakeLLM
+from tests.utils.news import TROOP_REPORTS as ARTICLES
 from tests.utils.support import read_sse
 
-ARTICLES = [
-    {
-        "id": "nbc-troops",
-        "title": "North Korean troops in Russia",
-        "source": "NBC",
-        "published": "2024-11-04",
-        "text": "Some 12,000 North Korean troops have been deployed to Russia, officials said.",
-    },
-    {
-        "id": "reuters-troops",
-        "title": "North Korea sends troops to Russia",
-        "source": "Reuters",
-        "published": "2024-11-05",
-        "text": "North Korea has sent 10,000 troops to Russia, a Reuters source said.",
-    },
-]
 QUESTION = "How many North Korean troops are in Russia?"
 
 
@@ -45,8 +30,12 @@ def test_ask_returns_conflicts_and_dated_sentences(api: str, fake_llm: FakeLLM) 
         ("10,000", "Reuters", "2024-11-05"),
         ("Some 12,000", "NBC", "2024-11-04"),
     ]
-    assert conflict["reported"] is False  # the answer gave one side only
-    [sentence] = answer["sentences"]
+    assert conflict["reported"] is False  # the model's answer gave one side only
+    # ... so the service states both, as the answer's last sentence, citing each side
+    sentence, stated = answer["sentences"]
+    assert answer["answer"].endswith(conflict["stated"])
+    assert stated["text"].startswith("Reports differ on") and "[" not in stated["text"]
+    assert {a["source"] for a in stated["sources"]} == {"NBC", "Reuters"}
     assert sentence["sources"] == [
         {"n": sentence["citations"][0], "source": "NBC", "published": "2024-11-04"}
     ]

@@ -11,19 +11,7 @@
   if (!button || !box) return;
   let running = null; // AbortController of the fetch in flight
 
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text != null) node.textContent = String(text);
-    return node;
-  }
-
-  function safeUrl(url) {
-    try {
-      const u = new URL(String(url), location.href);
-      return url && (u.protocol === "http:" || u.protocol === "https:") ? u.href : null;
-    } catch { return null; }
-  }
+  const { el, safeUrl } = window.qaDom;
 
   function currentQuestion() {
     const typed = $("#question").value.trim();

@@ -1,0 +1,1 @@
+"""Live feeds: RSS and Atom polled into the archive (docs/feeds.md)."""
