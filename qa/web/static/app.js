@@ -18,19 +18,7 @@
   let activeChip = null;
 
   // ---------- helpers ----------
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text != null) node.textContent = String(text);
-    return node;
-  }
-
-  function safeUrl(url) {
-    try {
-      const u = new URL(String(url), location.href);
-      return url && (u.protocol === "http:" || u.protocol === "https:") ? u.href : null;
-    } catch { return null; }
-  }
+  const { el, safeUrl } = window.qaDom;
 
   function formatDate(iso) {
     if (!iso) return "";
@@ -75,6 +63,7 @@
       // who reported it and when: each cited passage's outlet and date
       const dated = (s.sources || []).map(metaLine).filter(Boolean);
       if (dated.length) span.append(" ", el("span", "sent-meta", dated.join("; ")));
+      if (typeof s.score === "number") span.title = `Support score ${s.score.toFixed(2)}`;
     } else {
       span.append(end ? end[0] : "");
       const lead = s.verdict === "contradicted" ? "Contradicted by the cited articles" : "Not supported by the cited articles";
@@ -84,8 +73,6 @@
       span.tabIndex = 0; // the reason is reachable from the keyboard too
       span.setAttribute("aria-label", `${s.text} (${reason})`);
       span.dataset.reason = s.reason || "no quote carries it";
-    } else if (typeof s.score === "number") {
-      span.title = `Support score ${s.score.toFixed(2)}`;
     }
     return span;
   }
@@ -126,7 +113,8 @@
         li.append(i ? "; " : "", el("span", "conflict-value", claim.value), meta ? ` (${meta}) ` : " ",
           citeChip(claim.citation, msg));
       });
-      if (c.reported === false) li.append(el("span", "conflict-missed", " — the answer does not give both"));
+      if (c.stated) li.append(el("span", "conflict-missed", " — the model gave one figure; the last sentence of the answer, added by the service, gives each"));
+      else if (c.reported === false) li.append(el("span", "conflict-missed", " — the answer does not give both"));
     }
   }
 
