@@ -42,12 +42,13 @@ GRID = [round(t, 2) for t in np.arange(0.30, 0.71, 0.02)]
 def _row(parsed: ParsedSentence, passages: list[Passage], question: str | None) -> dict[str, Any]:
     checked = rules_check(parsed, passages, question)
     reading = support_reading(parsed, checked, passages, question)
-    return {"kind": reading.kind, "x": [reading.features.get(f, 0.0) for f in FEATURES]}
+    x = [reading.features.get(f, 0.0) for f in FEATURES]
+    return {"kind": reading.kind, "x": x, "rules": checked.supported}
 
 
 def faithbench_rows(path: Path) -> list[dict[str, Any]]:
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
         if not line.strip():
             continue
         sample = json.loads(line)
@@ -59,7 +60,8 @@ def faithbench_rows(path: Path) -> list[dict[str, Any]]:
         group = "fb:" + re.sub(r"[\d\W]+", "", source)[:200]
         for gold in sample["sentences"]:
             row = _row(ParsedSentence(gold["text"].strip(), (1,)), [passage], None)
-            rows.append(row | {"y": 1 - int(gold["label"]), "group": group, "set": "faithbench"})
+            labels = {"y": 1 - int(gold["label"]), "sample_y": 1 - int(sample["label"])}
+            rows.append(row | labels | {"group": group, "sample": number, "set": "faithbench"})
     return rows
 
 
@@ -73,7 +75,8 @@ def claims_rows(path: Path, corpus: Path | None) -> list[dict[str, Any]]:
         group = f"claims:{claim.get('id') or claim.get('question') or number}"
         for parsed in parse_answer(request.answer):
             row = _row(parsed, passages, request.question)
-            rows.append(row | {"y": int(claim["supported"]), "group": group, "set": path.stem})
+            labels = {"y": int(claim["supported"]), "sample_y": int(claim["supported"])}
+            rows.append(row | labels | {"group": group, "sample": group, "set": path.stem})
     return rows
 
 
@@ -106,6 +109,19 @@ def rates(flags: np.ndarray, unsupported: np.ndarray) -> dict[str, float]:
         "false_alarms": round(false_alarms, 3),
         "balanced_accuracy": round((recall + 1 - false_alarms) / 2, 3),
     }
+
+
+def sample_rates(flags: np.ndarray, rows: list[dict[str, Any]]) -> dict[str, float]:
+    """A summary (a claims set's answer) is flagged when any of its sentences is; it is
+    unsupported when its own label says so (FaithBench: any sentence hallucinated)."""
+    flagged: dict[Any, bool] = {}
+    unsupported: dict[Any, bool] = {}
+    for flag, row in zip(flags, rows, strict=True):
+        key = (row["set"], row["sample"])
+        flagged[key] = flagged.get(key, False) or bool(flag)
+        unsupported[key] = row["sample_y"] == 0
+    keys = sorted(flagged, key=str)
+    return rates(np.array([flagged[k] for k in keys]), np.array([unsupported[k] for k in keys]))
 
 
 def cross_validate(rows: list[dict[str, Any]], l2: float) -> np.ndarray:
@@ -144,13 +160,15 @@ def main() -> None:
     weights = fit(
         np.array([r["x"] for r in scored]), np.array([r["y"] for r in scored], float), args.l2
     )
-    per_set = {
-        name: rates(
-            out_of_fold[[r["set"] == name for r in rows]] < threshold,
-            unsupported[[r["set"] == name for r in rows]],
-        )
-        for name in sorted({r["set"] for r in rows})
-    }
+    rules_flags = np.array([not r["rules"] for r in rows])
+    per_set, per_set_rules, samples, samples_rules = {}, {}, {}, {}
+    for name in sorted({r["set"] for r in rows}):
+        mask = np.array([r["set"] == name for r in rows])
+        in_set = [r for r in rows if r["set"] == name]
+        per_set[name] = rates(out_of_fold[mask] < threshold, unsupported[mask])
+        per_set_rules[name] = rates(rules_flags[mask], unsupported[mask])
+        samples[name] = sample_rates(out_of_fold[mask] < threshold, in_set)
+        samples_rules[name] = sample_rates(rules_flags[mask], in_set)
     result = {
         "weights": {"bias": round(float(weights[0]), 4)}
         | {f: round(float(w), 4) for f, w in zip(FEATURES, weights[1:], strict=True)},
@@ -158,7 +176,17 @@ def main() -> None:
         "fitted_on": {name: sum(r["set"] == name for r in rows) for name in per_set},
         "rows_scored": len(scored),
         "l2": args.l2,
-        "cross_validated": {"folds": FOLDS, "by": "source or question", "sentence_level": per_set},
+        "cross_validated": {
+            "folds": FOLDS,
+            "by": "source or question",
+            "sentence_level": per_set,
+            "sample_level_any_unsupported": samples,
+        },
+        # the word rules alone (no model: a sentence is supported when they pass it)
+        "rules_alone": {
+            "sentence_level": per_set_rules,
+            "sample_level_any_unsupported": samples_rules,
+        },
         "command": "python -m benchmarks.fit_support",
     }
     print(json.dumps(result, indent=2))

@@ -26,6 +26,7 @@ from qa.checking.support import (
     CONTRADICTING_RULES,
     SupportVerdict,
     absent_facts,
+    denies,
     features,
     model,
     support_score,
@@ -228,6 +229,9 @@ def support_reading(
     title = f"{passage.title} ({passage.source})" if passage.source else passage.title
     # the header as the rules read it: the title and the date line
     title = " ".join(t.text for t in header(title, passage.published, tokens).for_quote(()))
+    if denies(tokens, tokenize(passage.text[quote.start : quote.end]), tokenize(title)):
+        # it negates what the quote and title assert, the quote's own negation is elsewhere
+        return Reading("contradicted", n, quote, reason="negated")
     if not checked.supported:
         # its facts: a number the passage never gives is another figure; a negation its quote
         # lacks, the opposite claim; a name the passage never gives, someone it does not speak of

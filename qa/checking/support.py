@@ -82,6 +82,30 @@ def absent_facts(
     ]
 
 
+def _negated(tokens: Sequence[Token], window: int = 4) -> list[Token]:
+    """The content words within `window` words after a negation ("did not send troops to")."""
+    return [
+        u
+        for i, t in enumerate(tokens)
+        if t.negation
+        for u in tokens[i + 1 : i + 1 + window]
+        if u.content and not u.number
+    ]
+
+
+def denies(claim: Sequence[Token], quote: Sequence[Token], title: Sequence[Token] = ()) -> bool:
+    """The claim denies what its quote (with the passage's title) asserts: words it negates
+    that the quote or title has, none of them under the quote's own negation - "North Korea did
+    not send troops" against a title "...to send more troops..." and a quote whose only
+    negation is about something else ("it does not believe they were trying to provoke")."""
+    negated = [t for t in _negated(claim) if not t.name]
+    if not negated:
+        return False
+    given = [t for t in negated if Evidence(list(quote), list(title)).has(t)]
+    quote_negated = Evidence(_negated(quote))
+    return bool(given) and not any(quote_negated.has(t) for t in given)
+
+
 def features(
     claim: Sequence[Token], rule: str | None, passage: str, title: str = "", question: str = ""
 ) -> dict[str, float]:
