@@ -14,7 +14,8 @@ group - a FaithBench source with its near-copies (the text without its digits), 
 question - so no fold is scored on a passage it was fitted on. The threshold is the one of a
 grid that maximises the cross-validated sentence-level balanced accuracy of the whole check
 (contradicted and refused sentences flagged too). The model file records the weights, the
-threshold and the cross-validated figures."""
+threshold and the cross-validated figures - per sentence and per sample (a summary flagged when
+any sentence is) - beside the word rules alone's (supported when they pass a sentence)."""
 
 from __future__ import annotations
 
