@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from index.dedup import Report
 from index.load import MetadataValue, ValidText
-from qa.settings import AnswerMode
+from qa.settings import AnswerMode, SupportVerdict
 
 _METADATA_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -102,6 +102,17 @@ class Sentence(BaseModel):
     reason: str | None = Field(
         None, description="why it is not supported, e.g. 'number 122 not in quote'"
     )
+    score: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="support score: how likely its quote supports it (supported: >= the threshold)",
+    )
+    verdict: SupportVerdict | None = Field(
+        None,
+        description="supported; weak (the quote covers too little of it); contradicted (the "
+        "quote says otherwise: another number, a negation, swapped roles)",
+    )
     sources: list[Attribution] = Field(
         default_factory=list, description="the source and date of each cited passage"
     )
@@ -138,6 +149,9 @@ class Answer(BaseModel):
     citations: list[Citation]
     sentences: list[Sentence]
     grounded: bool
+    support_score: float | None = Field(
+        None, ge=0, le=1, description="the lowest support score of its sentences"
+    )
     passages: list[Passage]
     conflicts: list[Conflict] = Field(
         default_factory=list, description="figures the retrieved articles disagree on"
@@ -210,9 +224,14 @@ class CheckedClaim(BaseModel):
     text: str
     supported: bool
     reason: str | None = None
+    score: float = Field(ge=0, le=1, description="support score (supported: >= the threshold)")
+    verdict: SupportVerdict
     citations: list[CheckCitation]
 
 
 class CheckResponse(BaseModel):
     grounded: bool
+    support_score: float | None = Field(
+        None, ge=0, le=1, description="the lowest support score of its sentences"
+    )
     sentences: list[CheckedClaim]

@@ -29,7 +29,7 @@ from qa.news.dated import as_of_prefix, asks_for_latest, newest, staleness
 from qa.prompt import Prompts
 from qa.retrieval.evidence import EvidenceRanker
 from qa.retrieval.retriever import Retriever
-from qa.settings import AnswerMode
+from qa.settings import DEFAULT_SUPPORT_THRESHOLD, AnswerMode
 from qa.trim import Trimmer
 
 log = structlog.get_logger(__name__)
@@ -112,6 +112,7 @@ class QAService:
         conflicts: bool = True,
         recency_boost: float | None = None,
         stale_after_days: int = 30,
+        support_threshold: float = DEFAULT_SUPPORT_THRESHOLD,
     ):
         """`trimmer`: cuts the retrieved passages to the sentences the model reads (None: the
         model reads them whole). `judge`: the LLM's second reading of risky sentences.
@@ -120,7 +121,9 @@ class QAService:
         (extractive needs `evidence`). `conflicts`: detect figures the passages disagree on and
         tell the model. For questions that ask for the latest news, `recency_boost` is
         retrieval's recency weight (None: the usual one) and `stale_after_days` the age past
-        which the answer says how old it is."""
+        which the answer says how old it is. `support_threshold`: the support score a sentence
+        needs to be kept (QA_SUPPORT_THRESHOLD)."""
+        self.support_threshold = support_threshold
         self.retriever = retriever
         self.llm = llm
         self.prompts = prompts
@@ -241,7 +244,7 @@ class QAService:
             )
 
             def check(parsed: ParsedSentence) -> tuple[CheckedSentence, bool]:
-                sentence = check_sentence(parsed, passages, standalone)
+                sentence = check_sentence(parsed, passages, standalone, self.support_threshold)
                 return sentence, bool(
                     self.judge and self.judge.wants(sentence, passages, standalone)
                 )
@@ -309,6 +312,7 @@ class QAService:
             citations=sorted(citations, key=lambda c: (c.n, c.start)),
             sentences=sentences,
             grounded=bool(quotes),
+            support_score=1.0 if quotes else None,  # the quotes themselves
             passages=passages,
             model="extractive",
             timings_ms=timings,
@@ -370,6 +374,7 @@ class QAService:
             citations=result.citations,
             sentences=sentences,
             grounded=result.grounded,
+            support_score=result.support_score,
             passages=passages,
             conflicts=found,
             as_of=as_of,

@@ -145,6 +145,7 @@ def build_qa(settings: Settings, retriever: Retriever, llm: LLM) -> QAService:
         conflicts=settings.conflicts,
         recency_boost=settings.recency_boost,
         stale_after_days=settings.stale_after_days,
+        support_threshold=settings.support_threshold,
     )
 
 

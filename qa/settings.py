@@ -28,6 +28,10 @@ EvidenceRanking = Literal["cross-encoder", "embedder", "off"]
 EVIDENCE_RANKINGS: tuple[EvidenceRanking, ...] = get_args(EvidenceRanking)
 AnswerMode = Literal["generative", "extractive"]
 DEFAULT_JUDGE_THRESHOLD = 0.7  # P(yes) a risky sentence needs from the judge (measured, docs/)
+# the support score a sentence needs to be kept (qa/checking/support.py): the threshold
+# `python -m benchmarks.fit_support` chooses on the dev sets, as its model file records
+DEFAULT_SUPPORT_THRESHOLD = 0.4
+SupportVerdict = Literal["supported", "weak", "contradicted"]
 LOCAL_MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"  # the name the bundled server answers to
 LOCAL_LLM_PORT = 8081
 DEFAULT_LOCAL_LLM_BATCH = 512  # llama.cpp's batch = micro-batch size (benchmarks/rates.py)
@@ -142,6 +146,8 @@ class Settings(BaseSettings):
     judge_base_url: str | None = None
     judge_api_key: str | None = Field(None, repr=False)  # default: QA_LLM_API_KEY
     judge_model: str | None = None  # default: QA_LLM_MODEL
+    # a sentence is supported when its support score (0-1, qa/checking/support.py) reaches this
+    support_threshold: float = Field(DEFAULT_SUPPORT_THRESHOLD, ge=0, le=1)
     # the best one or two sentences of the passages, sent before the answer (and what an
     # extractive answer is made of); measured in docs/measurements.md
     evidence: EvidenceRanking = "cross-encoder"

@@ -124,3 +124,21 @@ def test_feed_durations_and_private_networks(monkeypatch: pytest.MonkeyPatch) ->
         Settings(_env_file=None)  # type: ignore[call-arg]
     monkeypatch.delenv("QA_FEEDS_ALLOW_PRIVATE")
     assert Settings(_env_file=None).feeds_private_networks == ()  # type: ignore[call-arg]
+
+
+def test_the_support_threshold_is_a_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from qa.checking.support import model
+
+    default = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert default.support_threshold == model().threshold  # the one the fit chose
+    monkeypatch.setenv("QA_SUPPORT_THRESHOLD", "0.65")
+    assert Settings(_env_file=None).support_threshold == 0.65  # type: ignore[call-arg]
+    for edge in ("0", "1"):
+        monkeypatch.setenv("QA_SUPPORT_THRESHOLD", edge)
+        assert Settings(_env_file=None).support_threshold == float(edge)  # type: ignore[call-arg]
+    for bad in ("-0.1", "1.5", "high"):
+        monkeypatch.setenv("QA_SUPPORT_THRESHOLD", bad)
+        with pytest.raises(ValidationError, match="support_threshold"):
+            Settings(_env_file=None)  # type: ignore[call-arg]

@@ -6,14 +6,37 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from index.chunk import split_sentences
-from qa.checking.rules import Quote, best_quote, off_question, restates, stale
+from qa.checking.analysis import with_names
+from qa.checking.rules import (
+    MIN_COVERAGE,
+    Quote,
+    as_read,
+    best_quote,
+    header,
+    off_question,
+    polarity_differs,
+    restates,
+    stale,
+)
+from qa.checking.support import (
+    CONTRADICTING_RULES,
+    SupportVerdict,
+    absent_facts,
+    denies,
+    features,
+    model,
+    support_score,
+    verdict_of,
+)
 from qa.checking.tokens import tokenize
 from qa.checking.words import word_set
 from qa.domain import Attribution, Citation, Passage, Sentence
 from qa.markers import LEADING_MARKERS, MARKER, marker_numbers
+from qa.settings import DEFAULT_SUPPORT_THRESHOLD
 
 NOT_ANSWERED = "The retrieved articles do not answer this question."
 
@@ -107,6 +130,22 @@ class CheckedSentence:
     supported: bool
     reason: str | None
     quotes: dict[int, Quote] = field(default_factory=dict)  # by passage number
+    # the support score (qa/checking/support.py); None: 1.0 when supported, else 0.0 (a quote
+    # given verbatim, a sentence refused before any quote was read)
+    score: float | None = None
+    contradicted: bool = False  # a fact of it the quote says otherwise
+    threshold: float = DEFAULT_SUPPORT_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if self.score is None:
+            self.score = 1.0 if self.supported else 0.0
+        if not self.supported and self.score >= self.threshold:
+            # refused by a later reading (the judge): its score says so too, just under the bar
+            self.score = round(max(0.0, self.threshold - 0.01), 3)
+
+    @property
+    def verdict(self) -> SupportVerdict:
+        return verdict_of(self.supported, self.contradicted)
 
     def sentence(self, passages: Sequence[Passage] = ()) -> Sentence:
         """`passages`: those it may cite, whose sources and dates it then carries."""
@@ -116,6 +155,8 @@ class CheckedSentence:
             citations=self.cited,
             supported=self.supported,
             reason=self.reason,
+            score=self.score,
+            verdict=self.verdict,
             sources=[
                 Attribution(n=n, source=by_n[n].source, published=by_n[n].published)
                 for n in self.cited
@@ -125,6 +166,95 @@ class CheckedSentence:
 
 
 def check_sentence(
+    parsed: ParsedSentence,
+    passages: list[Passage],
+    question: str | None = None,
+    threshold: float = DEFAULT_SUPPORT_THRESHOLD,
+) -> CheckedSentence:
+    """The word rules' reading (`rules_check`), then the support score: a sentence is supported
+    when its score reaches `threshold`, and never when a fact of it is contradicted or it does
+    not answer (says the passages do not, restates the question, stale, off the question)."""
+    checked = rules_check(parsed, passages, question)
+    reading = support_reading(parsed, checked, passages, question)
+    if reading.kind != "scored" or reading.quote is None or reading.n is None:
+        contradicted = reading.kind == "contradicted"
+        refused = replace(checked, supported=False, score=0.0, contradicted=contradicted)
+        if checked.supported or reading.reason and checked.reason == "no quote carries it":
+            refused = replace(refused, reason=reading.reason)
+        return replace(refused, threshold=threshold)
+    score = model().score(reading.features)
+    supported = score >= threshold
+    if supported and not checked.supported:  # cited to the passage of the quote it was read on
+        n = reading.n
+        checked = replace(checked, cited=[n], quotes={n: reading.quote}, reason=None)
+    if not supported and checked.supported:
+        checked = replace(checked, reason="its quote covers too little of it")
+    return replace(checked, supported=supported, score=round(score, 3), threshold=threshold)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the support score reads of a sentence the rules have checked: `refused` (it does
+    not answer, or there was no quote to read), `contradicted` (a fact the quote or passage
+    says otherwise) and `absent` (a name the passage never gives, a number no quote carries,
+    less of its content than the rules ask of a quote) score 0; `scored` gives the
+    model's features, on quote `quote` of passage `n`."""
+
+    kind: Literal["refused", "contradicted", "absent", "scored"]
+    n: int | None = None
+    quote: Quote | None = None
+    features: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None  # when the rules' reason does not say it
+
+
+def support_reading(
+    parsed: ParsedSentence,
+    checked: CheckedSentence,
+    passages: list[Passage],
+    question: str | None = None,
+) -> Reading:
+    if not checked.quotes:  # refused before a quote was read, or no passage to read
+        return Reading("refused")
+    if checked.supported:  # the quote that carries it, else the closest
+        n, quote = next(iter(checked.quotes.items()))
+    else:
+        n, quote = max(checked.quotes.items(), key=lambda item: item[1].verdict.coverage)
+    if checked.reason and not quote.verdict.reason:  # the quote carries it, yet no answer
+        return Reading("refused", n, quote)
+    if quote.verdict.rule in CONTRADICTING_RULES:
+        return Reading("contradicted", n, quote)
+    passage = next(p for p in passages if p.n == n)
+    claim = as_read(parsed.claim)
+    tokens = with_names(tokenize(claim), claim)
+    title = f"{passage.title} ({passage.source})" if passage.source else passage.title
+    # the header as the rules read it: the title and the date line
+    title = " ".join(t.text for t in header(title, passage.published, tokens).for_quote(()))
+    if denies(tokens, tokenize(passage.text[quote.start : quote.end]), tokenize(title)):
+        # it negates what the quote and title assert, the quote's own negation is elsewhere
+        return Reading("contradicted", n, quote, reason="negated")
+    if not checked.supported:
+        # its facts: a number the passage never gives is another figure; a negation its quote
+        # lacks, the opposite claim; a name the passage never gives, someone it does not speak of
+        absent = absent_facts(tokens, passage.text, title, question or "")
+        numbers = [t for t in absent if t.number]
+        if numbers:
+            reason = f"number {numbers[0].text} not in passage"
+            return Reading("contradicted", n, quote, reason=reason)
+        if polarity_differs(tokens, tokenize(passage.text[quote.start : quote.end])):
+            return Reading("contradicted", n, quote, reason="negated")
+        if absent:
+            return Reading("absent", n, quote, reason=f"name {absent[0].text} not in passage")
+        if any(t.number for t in tokens):  # a figure is carried by a quote, not by its words
+            return Reading("absent", n, quote)
+    found = features(tokens, quote.verdict.rule, passage.text, title, question or "")
+    if not checked.supported and found["passage_coverage"] < MIN_COVERAGE:
+        # the rules' bar, on the whole passage: worded differently across its sentences is
+        # one thing, words the passage never has are content it does not give
+        return Reading("absent", n, quote)
+    return Reading("scored", n, quote, found)
+
+
+def rules_check(
     parsed: ParsedSentence, passages: list[Passage], question: str | None = None
 ) -> CheckedSentence:
     """Supported when one quote of a cited passage carries the claim. A sentence without a
@@ -186,6 +316,10 @@ class CheckedAnswer:
     grounded: bool
     checked: list[CheckedSentence]
 
+    @property
+    def support_score(self) -> float | None:
+        return support_score([c.score for c in self.checked])
+
 
 def citation_for(n: int, quote: Quote, passage: Passage) -> Citation:
     fields = passage.model_dump(exclude={"n", "text", "start", "end", "also_reported_by"})
@@ -216,9 +350,14 @@ def assemble(checked: list[CheckedSentence], passages: list[Passage]) -> Checked
     return CheckedAnswer(answer, ordered, sentences, True, checked)
 
 
-def check_answer(text: str, passages: list[Passage], question: str | None = None) -> CheckedAnswer:
+def check_answer(
+    text: str,
+    passages: list[Passage],
+    question: str | None = None,
+    threshold: float = DEFAULT_SUPPORT_THRESHOLD,
+) -> CheckedAnswer:
     """Parse a whole answer, check every sentence, assemble (what /check and `ask` do)."""
-    checked = [check_sentence(p, passages, question) for p in parse_answer(text)]
+    checked = [check_sentence(p, passages, question, threshold) for p in parse_answer(text)]
     return assemble(checked, passages)
 
 

@@ -59,6 +59,8 @@ class Verdict:
     supported: bool
     reason: str | None  # why not; None when supported
     coverage: float
+    # the rule that failed: "number", "name", "coverage", "negated", "roles", "borrowed"
+    rule: str | None = None
 
 
 def judge(
@@ -72,27 +74,27 @@ def judge(
     Kyiv...?" - "Germany promised Kyiv..." needs only Germany's promise in the quote)."""
     content = [t for t in claim if t.content]
     if not content:
-        return Verdict(False, "no claim to check", 0.0)
+        return Verdict(False, "no claim to check", 0.0, "coverage")
     found = [evidence.has(t) for t in content]
     given = [f or bool(premise and premise.has(t)) for t, f in zip(content, found, strict=True)]
     covered = sum(found) / len(content)  # ranks quotes: the one that says most of it
     missing_numbers = [t for t in content if t.number and not evidence.has(t)]
     missing_numbers += misplaced_numbers(claim, evidence.tokens)
     if missing_numbers:
-        return Verdict(False, f"number {missing_numbers[0].text} not in quote", covered)
+        return Verdict(False, f"number {missing_numbers[0].text} not in quote", covered, "number")
     missing_names = [t for t, g in zip(content, given, strict=True) if t.name and not g]
     if missing_names:
-        return Verdict(False, f"name {missing_names[0].text} not in quote", covered)
+        return Verdict(False, f"name {missing_names[0].text} not in quote", covered, "name")
     if sum(given) / len(content) < MIN_COVERAGE or covered < MIN_QUOTE_SHARE:
-        return Verdict(False, "no quote carries it", covered)
-    if _polarity_differs(claim, evidence.tokens):
-        return Verdict(False, "negated", covered)
+        return Verdict(False, "no quote carries it", covered, "coverage")
+    if polarity_differs(claim, evidence.tokens):
+        return Verdict(False, "negated", covered, "negated")
     # an open question's roles are given ("nearest to the Sun"); a yes/no one's are in doubt
     references = [evidence.tokens, evidence.title]
     if premise and premise_roles:
         references.append(premise.tokens)
     if any(roles_differ(claim, reference) for reference in references):
-        return Verdict(False, "roles differ from quote", covered)
+        return Verdict(False, "roles differ from quote", covered, "roles")
     return Verdict(True, None, covered)
 
 
@@ -105,7 +107,7 @@ def _negated_stems(tokens: list[Token], window: int = 4) -> set[str]:
     return found
 
 
-def _polarity_differs(claim: list[Token], quote: list[Token]) -> bool:
+def polarity_differs(claim: list[Token], quote: list[Token]) -> bool:
     claim_neg = any(t.negation for t in claim)
     quote_neg = any(t.negation for t in quote)
     if claim_neg and not quote_neg:
@@ -157,7 +159,7 @@ def best_quote(
             borrowed = borrowed_name(tokens, list(unit[:split]), list(unit[split:]), premise)
             if borrowed:
                 reason = f"name {borrowed.text} is from another sentence"
-                verdict = Verdict(False, reason, verdict.coverage)
+                verdict = Verdict(False, reason, verdict.coverage, "borrowed")
         quote = Quote(start, end, verdict)
         if best is None or _better(quote, best):
             best = quote
@@ -169,12 +171,16 @@ def best_quote(
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _PASSAGE_REF = re.compile(r"\b(?:from |in |see )?passages? ?\[?\d+\]?", re.I)
+# a list item's number or bullet ("2. A 2014 film...", "- The club..."): the list's order, not
+# a figure the claim makes
+_LIST_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|[-*\u2022])\s+")
 
 
 def as_read(claim: str) -> str:
     """The claim as it is checked: "passage 2" is the model pointing at its source, not a
-    number it claims, and "2022-11-03" (the date line's form) is 3 November 2022."""
-    claim = _PASSAGE_REF.sub("", claim)
+    number it claims, and "2022-11-03" (the date line's form) is 3 November 2022; a list item's number ("2. ") is its
+    place in the list."""
+    claim = _PASSAGE_REF.sub("", _LIST_ITEM.sub("", claim))
 
     def spelled(m: re.Match[str]) -> str:
         year, month, day = (int(g) for g in m.groups())

@@ -41,7 +41,11 @@ def command_check(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         result = asyncio.run(
-            _with_judge(args, settings, lambda judge: check_request(request, judge))
+            _with_judge(
+                args,
+                settings,
+                lambda judge: check_request(request, judge, settings.support_threshold),
+            )
         )
     except LLMError as error:
         console.print(NO_JUDGE.format(error))

@@ -148,7 +148,7 @@ def build_server(services: Callable[[], Services]) -> MCPServer[Any]:
         if svc.qa.judge is not None:
             _llm_free(svc)  # the judge's second reading asks the LLM
         try:
-            return await check_request(request, svc.qa.judge)
+            return await check_request(request, svc.qa.judge, svc.qa.support_threshold)
         except LLMError as error:
             raise ToolError(f"{error.kind}: {error}") from error
 

@@ -15,12 +15,14 @@ import pytest
 
 from index.embed import MiniLMEmbedder
 from index.load import Document, load_path
+from qa.settings import DEFAULT_SUPPORT_THRESHOLD
 from qa.testing.llm_server import FakeLLM
 from qa.testing.servers import serve_app
 from qa.web.app import create_app
 from tests.utils.support import ROOT, SAMPLE_ARTICLE, make_settings, read_sse
 
 QUESTION = "What weapons were reportedly supplied to Russia?"
+THRESHOLD = DEFAULT_SUPPORT_THRESHOLD
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +97,16 @@ def test_every_surface_gives_the_same_checked_answer(
     assert extra["citations"] == ask["citations"] and extra["grounded"] is True
     assert ask["model"] == "fake-model" and ask["usage"]["completion_tokens"] > 0
     assert seen["v1_final"].usage.completion_tokens == ask["usage"]["completion_tokens"]
+    # every surface scores each sentence, and the answer as its weakest sentence
+    scores = [s["score"] for s in ask["sentences"]]
+    assert all(isinstance(x, float) and 0 <= x <= 1 for x in scores), ask["sentences"]
+    for s in ask["sentences"]:
+        assert (s["score"] >= THRESHOLD) == s["supported"] == (s["verdict"] == "supported")
+    assert ask["support_score"] == seen["sse_done"]["support_score"] == min(scores)
+    assert extra["support_score"] == ask["support_score"]
+    assert [(s["text"], s["score"], s["verdict"]) for s in extra["sentences"]] == [
+        (s["text"], s["score"], s["verdict"]) for s in ask["sentences"]
+    ]
     if script == "markers_after_stop":
         assert "About 12,000 North Korean troops" in seen["v1_stream"]
         assert [s["citations"] for s in ask["sentences"]] == [
@@ -104,6 +116,8 @@ def test_every_surface_gives_the_same_checked_answer(
     if script == "one_unsupported":
         assert "France" not in seen["v1_stream"]
         assert ask["sentences"][1]["reason"] == "number 300 not in quote"
+        assert ask["sentences"][1]["verdict"] == "contradicted"
+        assert ask["support_score"] == 0.0  # grounded, yet one sentence is contradicted
 
 
 def test_check_endpoint_finds_quotes_and_reasons(service: tuple[str, dict[str, int]]) -> None:
@@ -130,6 +144,44 @@ def test_check_endpoint_finds_quotes_and_reasons(service: tuple[str, dict[str, i
     assert not jets["supported"] and "not in quote" in jets["reason"]
     bad = httpx.post(f"{url}/check", json={"answer": "x", "passages": []}, timeout=30)
     assert bad.status_code == 422 and "passages" in bad.json()["error"]["message"]
+
+
+# the article's treaty sentence, reworded: kept at the default threshold by its score alone
+PARAPHRASE = "North Korean troops were sent to Russia under a defence treaty signed this year."
+
+
+def test_check_scores_each_sentence_and_a_higher_threshold_refuses_more(
+    service: tuple[str, dict[str, int]],
+    fake_llm_server: tuple[FakeLLM, str],
+    embedder: MiniLMEmbedder,
+    tmp_path: Any,
+) -> None:
+    url, _ = service
+    text = SAMPLE_ARTICLE.read_text(encoding="utf-8").split("---", 2)[2].strip()
+    body = {
+        "answer": f"{PARAPHRASE} Some 12,000 North Korean troops have been sent to Russia. "
+        "North Korea did not send troops to Russia.",
+        "passages": [{"text": text, "title": "North Korea sends troops and weapons to Russia"}],
+    }
+    default = httpx.post(f"{url}/check", json=body, timeout=30).json()
+    paraphrase, quoted, denied = default["sentences"]
+    assert paraphrase["supported"] and THRESHOLD <= paraphrase["score"] < 1
+    assert quoted["supported"] and quoted["score"] >= paraphrase["score"]
+    assert (denied["verdict"], denied["score"], denied["reason"]) == ("contradicted", 0, "negated")
+    assert default["support_score"] == 0 and default["grounded"]
+    # the same request to a service that asks more of a sentence than the paraphrase's score
+    strict = paraphrase["score"] + 0.01
+    settings = make_settings(tmp_path, fake_llm_server[1], support_threshold=strict)
+    with serve_app(create_app(settings, embedder=embedder)) as other:
+        raised = httpx.post(f"{other}/check", json=body, timeout=30).json()
+    flipped = raised["sentences"][0]
+    assert flipped["score"] == paraphrase["score"]  # the same score, a higher bar
+    assert not flipped["supported"] and flipped["verdict"] == "weak"
+    assert flipped["reason"] == "its quote covers too little of it"
+    assert [s["supported"] for s in raised["sentences"][1:]] == [
+        quoted["score"] >= strict,
+        False,
+    ]
 
 
 def test_qa_check_command(tmp_path: Any) -> None:

@@ -205,12 +205,54 @@ def test_unsupported_sentences_are_dimmed_with_their_reason(page: Page, fake_llm
     expect(dimmed).to_have_count(1)
     expect(dimmed).to_contain_text("France sent 300 fighter jets")
     expect(dimmed.locator(".cite")).to_have_count(0)  # an unsupported sentence cites nothing
-    expect(dimmed).to_have_attribute("title", re.compile(r"Not supported.*not in quote"))
+    # a number the article does not give is another figure: the article says otherwise
+    expect(dimmed).to_have_class(re.compile(r"\bcontradicted\b"))
+    expect(dimmed).to_have_attribute(
+        "title", re.compile(r"^Contradicted by the cited articles: number 300 not in quote")
+    )
     dimmed.focus()  # the reason is shown on keyboard focus too
     reason = dimmed.evaluate("e => getComputedStyle(e, '::after').content")
-    assert "Not supported" in reason and "not in quote" in reason
+    assert "Contradicted" in reason and "not in quote" in reason
     expect(msg.locator(".note")).to_contain_text("1 dimmed sentence")
     page.screenshot(path=str(ARTIFACTS / "chat-unsupported.png"))
+
+
+def test_weak_and_contradicted_sentences_look_different(page: Page, fake_llm: FakeLLM) -> None:
+    fake_llm.reply = (
+        "Some 12,000 North Korean troops have been sent to Russia [1]. "
+        "Japan has sent 12,000 troops to Russia [1]. "  # the article never names Japan
+        "North Korea did not send troops to Russia [1]."  # it says they were sent
+    )
+    msg = ask(page, "How many troops were sent?")
+    kept = msg.locator(".answer .sent:not(.unsupported)")
+    expect(kept).to_contain_text("Some 12,000 North Korean troops")
+    expect(kept).to_have_attribute("title", re.compile(r"^Support score (0\.[4-9]\d|1\.00)$"))
+    weak = msg.locator(".answer .sent.unsupported.weak")
+    expect(weak).to_have_count(1)
+    expect(weak).to_contain_text("Japan has sent 12,000 troops")
+    expect(weak).to_have_attribute(
+        "title", re.compile(r"^Not supported by the cited articles: name Japan not in quote")
+    )
+    contradicted = msg.locator(".answer .sent.unsupported.contradicted")
+    expect(contradicted).to_have_count(1)
+    expect(contradicted).to_contain_text("North Korea did not send troops")
+    expect(contradicted).to_have_attribute(
+        "title", re.compile(r"^Contradicted by the cited articles: negated \(support 0\.00\)")
+    )
+    style = "e => { const s = getComputedStyle(e); return [s.textDecorationLine, s.color]; }"
+    weak_line, weak_color = weak.evaluate(style)
+    struck_line, struck_color = contradicted.evaluate(style)
+    assert "line-through" in struck_line and "line-through" not in weak_line
+    assert struck_color != weak_color  # red, not the muted grey of a weak sentence
+    contradicted.focus()
+    shown = contradicted.evaluate("e => getComputedStyle(e, '::after').content")
+    assert shown.startswith('"Contradicted: ') and "negated" in shown
+    weak.focus()
+    assert weak.evaluate("e => getComputedStyle(e, '::after').content").startswith(
+        '"Not supported: '
+    )
+    expect(msg.locator(".note")).to_contain_text("2 dimmed sentences")
+    page.screenshot(path=str(ARTIFACTS / "chat-weak-contradicted.png"))
 
 
 def test_unrelated_question_is_marked_unsupported(page: Page, fake_llm: FakeLLM) -> None:

@@ -59,7 +59,7 @@ async def check(body: CheckRequest, svc: ServicesDep) -> CheckResponse:
     """Check an answer's sentences against the given passages, as /ask checks its own."""
     if svc.qa.judge is not None:
         ensure_llm_free(svc)  # the second reading asks the LLM
-    return await check_request(body, svc.qa.judge)
+    return await check_request(body, svc.qa.judge, svc.qa.support_threshold)
 
 
 @router.post("/search", response_model=SearchResponse, dependencies=[READ], responses=COMMON_ERRORS)

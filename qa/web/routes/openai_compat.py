@@ -74,6 +74,11 @@ def _extras(answer: Answer) -> dict[str, Any]:
     return {
         "citations": [c.model_dump() for c in answer.citations],
         "grounded": answer.grounded,
+        "support_score": answer.support_score,
+        "sentences": [
+            s.model_dump(include={"text", "supported", "score", "verdict", "reason"})
+            for s in answer.sentences
+        ],
         "condensed_question": answer.condensed_question,
         "evidence": [q.model_dump() for q in answer.evidence],
         "mode": answer.mode,

@@ -49,7 +49,11 @@
   }
 
   function sentenceEl(s, msg) {
-    const span = el("span", s.supported ? "sent" : "sent unsupported", s.text.replace(/[.!?]$/, ""));
+    // unsupported: "weak" (the articles cover too little of it: dimmed) or "contradicted" (they
+    // say otherwise: struck through in red); the support score is on hover
+    const verdict = s.supported ? "" : s.verdict === "contradicted" ? " contradicted" : " weak";
+    const span = el("span", `sent${s.supported ? "" : " unsupported"}${verdict}`, s.text.replace(/[.!?]$/, ""));
+    if (typeof s.score === "number") span.dataset.score = s.score.toFixed(2);
     const end = /[.!?]$/.exec(s.text);
     if (s.supported) {
       const group = el("span", "cite-group", " ");
@@ -59,9 +63,12 @@
       // who reported it and when: each cited passage's outlet and date
       const dated = (s.sources || []).map(metaLine).filter(Boolean);
       if (dated.length) span.append(" ", el("span", "sent-meta", dated.join("; ")));
+      if (typeof s.score === "number") span.title = `Support score ${s.score.toFixed(2)}`;
     } else {
       span.append(end ? end[0] : "");
-      const reason = `Not supported by the cited articles: ${s.reason || "no quote carries it"}`;
+      const lead = s.verdict === "contradicted" ? "Contradicted by the cited articles" : "Not supported by the cited articles";
+      const score = typeof s.score === "number" ? ` (support ${s.score.toFixed(2)})` : "";
+      const reason = `${lead}: ${s.reason || "no quote carries it"}${score}`;
       span.title = reason;
       span.tabIndex = 0; // the reason is reachable from the keyboard too
       span.setAttribute("aria-label", `${s.text} (${reason})`);
