@@ -125,21 +125,28 @@ class CheckedSentence:
 
 
 def check_sentence(
-    parsed: ParsedSentence, passages: list[Passage], question: str | None = None
+    parsed: ParsedSentence,
+    passages: list[Passage],
+    question: str | None = None,
+    disabled: frozenset[str] = frozenset(),
 ) -> CheckedSentence:
     """Supported when one quote of a cited passage carries the claim. A sentence without a
     marker, or citing a passage that does not carry it, is cited to a passage that does (small
     models forget markers or miscount); otherwise it keeps the markers the model wrote."""
     by_n = {p.n: p for p in passages}
     cited = [n for n in parsed.cited if n in by_n]  # out-of-range markers are dropped
-    if _REFUSAL.search(parsed.claim):
+    if _REFUSAL.search(parsed.claim) and "refusal" not in disabled:
         return CheckedSentence(parsed.claim, cited, False, "says the passages do not answer")
-    if question and restates(parsed.claim, question):
+    if question and restates(parsed.claim, question) and "restates" not in disabled:
         return CheckedSentence(parsed.claim, cited, False, "restates the question")
-    quotes = {n: _quote(parsed.claim, by_n[n], question) for n in cited}
+    quotes = {n: _quote(parsed.claim, by_n[n], question, disabled) for n in cited}
     carrying = [n for n in cited if quotes[n].verdict.supported]
     if not carrying:
-        others = {n: _quote(parsed.claim, p, question) for n, p in by_n.items() if n not in quotes}
+        others = {
+            n: _quote(parsed.claim, p, question, disabled)
+            for n, p in by_n.items()
+            if n not in quotes
+        }
         best = sorted(
             (n for n, q in others.items() if q.verdict.supported),
             key=lambda n: (-others[n].verdict.coverage, n),
@@ -151,7 +158,10 @@ def check_sentence(
             quotes, cited = {closest_n: others[closest_n]}, []
     if carrying and question:  # an answer to "this week" from an article years older: stale
         newest = max((p.published[:10] for p in passages if p.published), default=None)
-        gaps = {n: stale(question, by_n[n].published, newest) for n in carrying}
+        gaps = {
+            n: None if "stale" in disabled else stale(question, by_n[n].published, newest)
+            for n in carrying
+        }
         if all(gaps.values()):
             n = carrying[0]
             dated = f"recent news asked; its article ({by_n[n].published}) is {gaps[n]} days older"
@@ -159,7 +169,7 @@ def check_sentence(
             return CheckedSentence(parsed.claim, carrying, False, dated, kept)
         carrying = [n for n in carrying if not gaps[n]]
         n = carrying[0]  # its passage, not just the quote: the context that makes it an answer
-        if off_question(parsed.claim, by_n[n].text, by_n[n].title, question):
+        if off_question(parsed.claim, by_n[n].text, by_n[n].title, question, disabled):
             kept = {n: quotes[n] for n in carrying}
             return CheckedSentence(
                 parsed.claim, carrying, False, "does not answer the question", kept
@@ -171,11 +181,13 @@ def check_sentence(
     return CheckedSentence(parsed.claim, cited, False, reason, quotes)
 
 
-def _quote(claim: str, passage: Passage, question: str | None) -> Quote:
+def _quote(
+    claim: str, passage: Passage, question: str | None, disabled: frozenset[str] = frozenset()
+) -> Quote:
     # the outlet is part of the passage's header, as the model reads it: "NBC reported about
     # 12,000 troops [1]" is what the prompt asks for when reports disagree
     title = f"{passage.title} ({passage.source})" if passage.source else passage.title
-    return best_quote(claim, passage.text, title, passage.published, question)
+    return best_quote(claim, passage.text, title, passage.published, question, disabled)
 
 
 @dataclass
@@ -216,9 +228,15 @@ def assemble(checked: list[CheckedSentence], passages: list[Passage]) -> Checked
     return CheckedAnswer(answer, ordered, sentences, True, checked)
 
 
-def check_answer(text: str, passages: list[Passage], question: str | None = None) -> CheckedAnswer:
-    """Parse a whole answer, check every sentence, assemble (what /check and `ask` do)."""
-    checked = [check_sentence(p, passages, question) for p in parse_answer(text)]
+def check_answer(
+    text: str,
+    passages: list[Passage],
+    question: str | None = None,
+    disabled: frozenset[str] = frozenset(),
+) -> CheckedAnswer:
+    """Parse a whole answer, check every sentence, assemble (what /check and `ask` do).
+    `disabled`: rule names left out, for measurement only (benchmarks/ablation.py)."""
+    checked = [check_sentence(p, passages, question, disabled) for p in parse_answer(text)]
     return assemble(checked, passages)
 
 

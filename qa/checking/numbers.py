@@ -9,13 +9,18 @@ from qa.checking.tokens import Token
 _NUMBER_ROLES = frozenset("to from by".split())  # "rose from 5% to 7%", "cut by 2%"
 
 
-def misplaced_numbers(claim: list[Token], quote: list[Token]) -> list[Token]:
+def misplaced_numbers(
+    claim: list[Token], quote: list[Token], disabled: frozenset[str] = frozenset()
+) -> list[Token]:
     """The claim's numbers that the quote has, but said of something else."""
-    return (
-        _unbound_numbers(claim, quote)
-        + _numbers_of_others(claim, quote)
-        + _numbers_in_other_roles(claim, quote)
-    )
+    found: list[Token] = []
+    if "number.unbound" not in disabled:
+        found += _unbound_numbers(claim, quote)
+    if "number.other_item" not in disabled:
+        found += _numbers_of_others(claim, quote)
+    if "number.other_role" not in disabled:
+        found += _numbers_in_other_roles(claim, quote)
+    return found
 
 
 def _unbound_numbers(claim: list[Token], quote: list[Token], reach: int = 4) -> list[Token]:

@@ -66,8 +66,12 @@ def name_spans(text: str) -> list[str]:
     return found
 
 
-def roles_differ(claim: list[Token], quote: list[Token]) -> bool:
-    return _role_words_swapped(claim, quote) or _contexts_swapped(claim, quote)
+def roles_differ(
+    claim: list[Token], quote: list[Token], disabled: frozenset[str] = frozenset()
+) -> bool:
+    if "roles.words" not in disabled and _role_words_swapped(claim, quote):
+        return True
+    return "roles.context" not in disabled and _contexts_swapped(claim, quote)
 
 
 def _role_words_swapped(claim: list[Token], quote: list[Token]) -> bool:

@@ -23,6 +23,26 @@ MIN_COVERAGE = 0.7  # share of the claim's content words the quote (or question)
 MIN_QUOTE_SHARE = 0.5  # ...and the quote itself, so a quote about something else cannot carry it
 MIN_RELEVANCE = 0.3  # share of the question's content words the claim and its quote must touch
 
+# the rules' names, in the order they are applied (a name in `disabled` leaves that rule out)
+RULE_NAMES = (
+    "refusal",  # answer.py: the sentence says the passages do not answer
+    "restates",  # answer.py: an open question's words, nothing added
+    "number.missing",
+    "number.unbound",  # numbers.py
+    "number.other_item",
+    "number.other_role",
+    "name",
+    "coverage",
+    "negated.claim",
+    "negated.words",
+    "roles.words",  # roles.py
+    "roles.context",
+    "borrowed",  # best_quote: a name from the other sentence of a two-sentence quote
+    "stale",  # answer.py
+    "off_question",
+    "off_question.names",
+)
+
 
 @dataclass(frozen=True)
 class Header:
@@ -66,32 +86,37 @@ def judge(
     evidence: Evidence,
     premise: Evidence | None = None,
     premise_roles: bool = False,
+    disabled: frozenset[str] = frozenset(),
 ) -> Verdict:
     """The first failing rule, in the order a reader would notice it. `premise`: the question,
     whose words the claim may repeat without the quote repeating them ("which country promised
-    Kyiv...?" - "Germany promised Kyiv..." needs only Germany's promise in the quote)."""
+    Kyiv...?" - "Germany promised Kyiv..." needs only Germany's promise in the quote).
+    `disabled`: rule names left out (measurement only: benchmarks/ablation.py)."""
     content = [t for t in claim if t.content]
     if not content:
         return Verdict(False, "no claim to check", 0.0)
     found = [evidence.has(t) for t in content]
     given = [f or bool(premise and premise.has(t)) for t, f in zip(content, found, strict=True)]
     covered = sum(found) / len(content)  # ranks quotes: the one that says most of it
-    missing_numbers = [t for t in content if t.number and not evidence.has(t)]
-    missing_numbers += misplaced_numbers(claim, evidence.tokens)
+    missing_numbers = []
+    if "number.missing" not in disabled:
+        missing_numbers += [t for t in content if t.number and not evidence.has(t)]
+    missing_numbers += misplaced_numbers(claim, evidence.tokens, disabled)
     if missing_numbers:
         return Verdict(False, f"number {missing_numbers[0].text} not in quote", covered)
     missing_names = [t for t, g in zip(content, given, strict=True) if t.name and not g]
-    if missing_names:
+    if missing_names and "name" not in disabled:
         return Verdict(False, f"name {missing_names[0].text} not in quote", covered)
-    if sum(given) / len(content) < MIN_COVERAGE or covered < MIN_QUOTE_SHARE:
+    short = sum(given) / len(content) < MIN_COVERAGE or covered < MIN_QUOTE_SHARE
+    if short and "coverage" not in disabled:
         return Verdict(False, "no quote carries it", covered)
-    if _polarity_differs(claim, evidence.tokens):
+    if _polarity_differs(claim, evidence.tokens, disabled):
         return Verdict(False, "negated", covered)
     # an open question's roles are given ("nearest to the Sun"); a yes/no one's are in doubt
     references = [evidence.tokens, evidence.title]
     if premise and premise_roles:
         references.append(premise.tokens)
-    if any(roles_differ(claim, reference) for reference in references):
+    if any(roles_differ(claim, reference, disabled) for reference in references):
         return Verdict(False, "roles differ from quote", covered)
     return Verdict(True, None, covered)
 
@@ -105,11 +130,15 @@ def _negated_stems(tokens: list[Token], window: int = 4) -> set[str]:
     return found
 
 
-def _polarity_differs(claim: list[Token], quote: list[Token]) -> bool:
+def _polarity_differs(
+    claim: list[Token], quote: list[Token], disabled: frozenset[str] = frozenset()
+) -> bool:
     claim_neg = any(t.negation for t in claim)
     quote_neg = any(t.negation for t in quote)
-    if claim_neg and not quote_neg:
+    if claim_neg and not quote_neg and "negated.claim" not in disabled:
         return True
+    if "negated.words" in disabled:
+        return False
     # the claim asserts what the quote negates, or negates what the quote asserts
     in_claim, in_quote = _negated_stems(claim), _negated_stems(quote)
     quote_stems = {t.stem for t in quote if t.content}
@@ -141,7 +170,12 @@ def _units(text: str) -> tuple[tuple[int, int, tuple[Token, ...], int], ...]:
 
 
 def best_quote(
-    claim: str, text: str, title: str | None, published: str | None, question: str | None = None
+    claim: str,
+    text: str,
+    title: str | None,
+    published: str | None,
+    question: str | None = None,
+    disabled: frozenset[str] = frozenset(),
 ) -> Quote:
     """The quote of `text` that carries `claim` (a supported one first, then the closest)."""
     read = as_read(claim)
@@ -152,8 +186,8 @@ def best_quote(
     best: Quote | None = None
     for start, end, unit, split in _units(text):
         evidence = Evidence(list(unit), head.for_quote(unit), head.title)
-        verdict = judge(tokens, evidence, premise, open_question)
-        if verdict.supported and split:
+        verdict = judge(tokens, evidence, premise, open_question, disabled)
+        if verdict.supported and split and "borrowed" not in disabled:
             borrowed = borrowed_name(tokens, list(unit[:split]), list(unit[split:]), premise)
             if borrowed:
                 reason = f"name {borrowed.text} is from another sentence"
@@ -163,7 +197,7 @@ def best_quote(
             best = quote
     if best is None:  # a passage without sentences: its header alone
         evidence = Evidence([], head.for_quote(()), head.title)
-        return Quote(0, len(text), judge(tokens, evidence, premise, open_question))
+        return Quote(0, len(text), judge(tokens, evidence, premise, open_question, disabled))
     return best
 
 
@@ -212,7 +246,13 @@ def restates(claim: str, question: str) -> bool:
     return bool(content) and all(asked.has(t) for t in content)
 
 
-def off_question(claim: str, passage: str, title: str | None, question: str) -> bool:
+def off_question(
+    claim: str,
+    passage: str,
+    title: str | None,
+    question: str,
+    disabled: frozenset[str] = frozenset(),
+) -> bool:
     """The claim and its passage touch too few of the question's words: a true sentence of a
     passage about something else (small models copy passages when the answer is not there)."""
     words = tokenize(question)
@@ -220,8 +260,11 @@ def off_question(claim: str, passage: str, title: str | None, question: str) -> 
     if len(asked) < 2:
         return False
     seen = Evidence(tokenize(claim) + tokenize(passage), tokenize(title or ""))
-    if sum(seen.has(t) for t in asked.values()) / len(asked) < MIN_RELEVANCE:
+    touched = sum(seen.has(t) for t in asked.values()) / len(asked)
+    if touched < MIN_RELEVANCE and "off_question" not in disabled:
         return True
+    if "off_question.names" in disabled:
+        return False
     # the names the question asks about ("Disney ... in Australia"): a passage that names none
     # of them is about something else. Not its first word (only capitalised), nor acronyms,
     # which passages often spell out ("EVs": "electric cars")
