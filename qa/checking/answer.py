@@ -9,19 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from index.chunk import split_sentences
-from qa.checking.rules import Quote, best_quote, off_question, restates, stale
+from qa.checking.rules import Answers, Asked, Quote, best_quote, first_failure, known, stage, stale
 from qa.checking.tokens import tokenize
 from qa.checking.words import word_set
 from qa.domain import Attribution, Citation, Passage, Sentence
 from qa.markers import LEADING_MARKERS, MARKER, marker_numbers
 
 NOT_ANSWERED = "The retrieved articles do not answer this question."
-
-_REFUSAL = re.compile(
-    r"\b(do(es)? not (contain|mention|provide|answer|say)|not (mentioned|provided|specified|stated)"
-    r"|no (information|mention)|cannot (answer|determine|be determined)|unable to (answer|find))\b",
-    re.I,
-)
 
 
 @dataclass(frozen=True)
@@ -132,13 +126,16 @@ def check_sentence(
 ) -> CheckedSentence:
     """Supported when one quote of a cited passage carries the claim. A sentence without a
     marker, or citing a passage that does not carry it, is cited to a passage that does (small
-    models forget markers or miscount); otherwise it keeps the markers the model wrote."""
+    models forget markers or miscount); otherwise it keeps the markers the model wrote. The
+    rules (`rules.RULES`) apply stage by stage: the sentence's own ("sentence"), each quote's
+    ("quote", "pair": `best_quote`), then, once passages carry it, the answer's ("answer").
+    `disabled`: rule names left out, for measurement only (benchmarks/ablation.py)."""
+    disabled = known(disabled)
     by_n = {p.n: p for p in passages}
     cited = [n for n in parsed.cited if n in by_n]  # out-of-range markers are dropped
-    if _REFUSAL.search(parsed.claim) and "refusal" not in disabled:
-        return CheckedSentence(parsed.claim, cited, False, "says the passages do not answer")
-    if question and restates(parsed.claim, question) and "restates" not in disabled:
-        return CheckedSentence(parsed.claim, cited, False, "restates the question")
+    failed = first_failure(stage("sentence", disabled), Asked(parsed.claim, question))
+    if failed:
+        return CheckedSentence(parsed.claim, cited, False, failed[1])
     quotes = {n: _quote(parsed.claim, by_n[n], question, disabled) for n in cited}
     carrying = [n for n in cited if quotes[n].verdict.supported]
     if not carrying:
@@ -156,24 +153,20 @@ def check_sentence(
         elif not cited and others:  # show the closest quote it was checked against
             closest_n = max(others, key=lambda n: others[n].verdict.coverage)
             quotes, cited = {closest_n: others[closest_n]}, []
-    if carrying and question:  # an answer to "this week" from an article years older: stale
+    if carrying and question:  # is it an answer to the question?
         newest = max((p.published[:10] for p in passages if p.published), default=None)
-        gaps = {
-            n: None if "stale" in disabled else stale(question, by_n[n].published, newest)
-            for n in carrying
-        }
-        if all(gaps.values()):
-            n = carrying[0]
-            dated = f"recent news asked; its article ({by_n[n].published}) is {gaps[n]} days older"
+        rules = stage("answer", disabled)
+        fresh = carrying  # an answer to "this week" from an article years older: stale
+        if any(r.name == "stale" for r in rules):
+            fresh = [n for n in carrying if not stale(question, by_n[n].published, newest)]
+        reading = Answers(
+            parsed.claim, question, [by_n[n] for n in carrying], [by_n[n] for n in fresh], newest
+        )
+        failed = first_failure(rules, reading)
+        carrying = fresh or carrying
+        if failed:
             kept = {n: quotes[n] for n in carrying}
-            return CheckedSentence(parsed.claim, carrying, False, dated, kept)
-        carrying = [n for n in carrying if not gaps[n]]
-        n = carrying[0]  # its passage, not just the quote: the context that makes it an answer
-        if off_question(parsed.claim, by_n[n].text, by_n[n].title, question, disabled):
-            kept = {n: quotes[n] for n in carrying}
-            return CheckedSentence(
-                parsed.claim, carrying, False, "does not answer the question", kept
-            )
+            return CheckedSentence(parsed.claim, carrying, False, failed[1], kept)
     if carrying:
         return CheckedSentence(parsed.claim, carrying, True, None, {n: quotes[n] for n in carrying})
     closest = max(quotes.values(), key=lambda q: q.verdict.coverage, default=None)
