@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from index.chunk import split_sentences
-from qa.checking.rules import Answers, Asked, Quote, best_quote, first_failure, known, stage, stale
+from qa.checking.rules import Answers, Quote, best_quote, first_failure, known, stage, stale
 from qa.checking.tokens import tokenize
 from qa.checking.words import word_set
 from qa.domain import Attribution, Citation, Passage, Sentence
@@ -127,15 +127,12 @@ def check_sentence(
     """Supported when one quote of a cited passage carries the claim. A sentence without a
     marker, or citing a passage that does not carry it, is cited to a passage that does (small
     models forget markers or miscount); otherwise it keeps the markers the model wrote. The
-    rules (`rules.RULES`) apply stage by stage: the sentence's own ("sentence"), each quote's
-    ("quote", "pair": `best_quote`), then, once passages carry it, the answer's ("answer").
+    rules (`rules.RULES`) apply stage by stage: each quote's ("quote", "pair": `best_quote`),
+    then, once passages carry it, the answer's ("answer").
     `disabled`: rule names left out, for measurement only (benchmarks/ablation.py)."""
     disabled = known(disabled)
     by_n = {p.n: p for p in passages}
     cited = [n for n in parsed.cited if n in by_n]  # out-of-range markers are dropped
-    failed = first_failure(stage("sentence", disabled), Asked(parsed.claim, question))
-    if failed:
-        return CheckedSentence(parsed.claim, cited, False, failed[1])
     quotes = {n: _quote(parsed.claim, by_n[n], question, disabled) for n in cited}
     carrying = [n for n in cited if quotes[n].verdict.supported]
     if not carrying:

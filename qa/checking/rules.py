@@ -7,7 +7,7 @@ whom). The first rule that fails is the reason given.
 The rules are units (`Rule`: a name, the check - whose docstring says what it detects - and the
 reason text), declared in one ordered tuple at the end of this module (`RULES`). `judge` applies
 the quote rules, `best_quote` the two-sentence quote's, and checking/answer.py `check_sentence`
-the sentence's (before any quote) and the answer's (once passages carry it), each in that order.
+the answer's (once passages carry it), each in that order.
 `disabled` (rule names) leaves rules out, for measurement only (benchmarks/ablation.py)."""
 
 from __future__ import annotations
@@ -110,14 +110,6 @@ class Pair:
 
 
 @dataclass(frozen=True)
-class Asked:
-    """A sentence before any quote is read, and the question (if any)."""
-
-    claim: str
-    question: str | None
-
-
-@dataclass(frozen=True)
 class Answers:
     """A sentence some passages carry, and the question it should answer: `passages` are the
     carrying ones, `fresh` those of them the "stale" rule keeps (all when it is disabled), and
@@ -130,17 +122,17 @@ class Answers:
     newest: str | None
 
 
-Stage = Literal["sentence", "quote", "pair", "answer"]
+Stage = Literal["quote", "pair", "answer"]
 Found = tuple[object, ...] | None  # what a check found: the reason's blanks, None = it passes
-C = TypeVar("C", Reading, Pair, Asked, Answers)
+C = TypeVar("C", Reading, Pair, Answers)
 
 
 @dataclass(frozen=True)
 class Rule(Generic[C]):
     """One rule of the check: `check` says what it detects (its docstring) and returns what the
-    reason's blanks name when it fires. `stage`: what it reads - the sentence before any quote
-    (`Asked`), one quote (`Reading`), a two-sentence quote (`Pair`), or the sentence as an
-    answer to the question once passages carry it (`Answers`). `name`: what `disabled` and the
+    reason's blanks name when it fires. `stage`: what it reads - one quote (`Reading`), a
+    two-sentence quote (`Pair`), or the sentence as an answer to the question once passages
+    carry it (`Answers`). `name`: what `disabled` and the
     ablation call it; the part before the dot is the rule a Verdict reports."""
 
     name: str
@@ -232,16 +224,6 @@ def _borrowed(p: Pair) -> Found:
     "Succession earned the most nominations... Ted Lasso led the comedy category")."""
     borrowed = borrowed_name(p.claim, p.first, p.second, p.premise)
     return (borrowed.text,) if borrowed else None
-
-
-def _refusal(a: Asked) -> Found:
-    """The sentence says the passages do not answer ("the passages do not mention...")."""
-    return () if _REFUSAL.search(a.claim) else None
-
-
-def _restates(a: Asked) -> Found:
-    """The sentence adds no content word to an open question: it echoes it."""
-    return () if a.question and restates(a.claim, a.question) else None
 
 
 def _stale(a: Answers) -> Found:
@@ -430,17 +412,6 @@ def yes_no(question: str) -> bool:
     return bool(_YES_NO.match(question))
 
 
-def restates(claim: str, question: str) -> bool:
-    """The claim adds no content word to an open question: it echoes it rather than answers
-    (a small model's way of answering what the passages do not say). Yes/no questions can be
-    answered in their own words, so they are left alone."""
-    if yes_no(question):
-        return False
-    asked = Evidence(tokenize(question))
-    content = [t for t in tokenize(claim) if t.content]
-    return bool(content) and all(asked.has(t) for t in content)
-
-
 def _asked(question: str) -> dict[str, Token]:
     words = tokenize(question)
     return {t.stem: t for t in words if t.content and t.norm not in word_set("generic_words")}
@@ -490,12 +461,6 @@ def stale(question: str, published: str | None, newest: str | None) -> int | Non
     return gap if gap > STALE_DAYS else None
 
 
-_REFUSAL = re.compile(
-    r"\b(do(es)? not (contain|mention|provide|answer|say)|not (mentioned|provided|specified|stated)"
-    r"|no (information|mention)|cannot (answer|determine|be determined)|unable to (answer|find))\b",
-    re.I,
-)
-
 _NUMBER = "number {} not in quote"
 _ROLES = "roles differ from quote"
 _ANSWERS = "does not answer the question"
@@ -505,8 +470,6 @@ _ANSWERS = "does not answer the question"
 # tests/checking/test_rule_units.py, what each catches on the measurement sets in
 # docs/measurements.md ("What each rule catches").
 RULES: tuple[Rule[Any], ...] = (
-    Rule("refusal", "sentence", "says the passages do not answer", _refusal),
-    Rule("restates", "sentence", "restates the question", _restates),
     Rule("number.missing", "quote", _NUMBER, _number_missing),
     Rule("number.unbound", "quote", _NUMBER, _number_unbound),
     Rule("number.other_item", "quote", _NUMBER, _number_other_item),
