@@ -59,7 +59,7 @@ class _Sentence:
         self.passage = passage
 
     def __call__(self, disabled: frozenset[str]) -> bool:
-        return not check_sentence(self.parsed, [self.passage], None, disabled).supported
+        return not check_sentence(self.parsed, [self.passage], disabled=disabled).supported
 
 
 class _Row:
@@ -69,7 +69,9 @@ class _Row:
         self.passages = request.as_passages()
 
     def __call__(self, disabled: frozenset[str]) -> bool:
-        return not check_answer(self.answer, self.passages, self.question, disabled).grounded
+        return not check_answer(
+            self.answer, self.passages, self.question, disabled=disabled
+        ).grounded
 
 
 def faithbench_items(path: Path) -> list[Item]:

@@ -122,6 +122,7 @@ def check_sentence(
     parsed: ParsedSentence,
     passages: list[Passage],
     question: str | None = None,
+    *,
     disabled: frozenset[str] = frozenset(),
 ) -> CheckedSentence:
     """Supported when one quote of a cited passage carries the claim. A sentence without a
@@ -171,13 +172,11 @@ def check_sentence(
     return CheckedSentence(parsed.claim, cited, False, reason, quotes)
 
 
-def _quote(
-    claim: str, passage: Passage, question: str | None, disabled: frozenset[str] = frozenset()
-) -> Quote:
+def _quote(claim: str, passage: Passage, question: str | None, disabled: frozenset[str]) -> Quote:
     # the outlet is part of the passage's header, as the model reads it: "NBC reported about
     # 12,000 troops [1]" is what the prompt asks for when reports disagree
     title = f"{passage.title} ({passage.source})" if passage.source else passage.title
-    return best_quote(claim, passage.text, title, passage.published, question, disabled)
+    return best_quote(claim, passage.text, title, passage.published, question, disabled=disabled)
 
 
 @dataclass
@@ -222,11 +221,12 @@ def check_answer(
     text: str,
     passages: list[Passage],
     question: str | None = None,
+    *,
     disabled: frozenset[str] = frozenset(),
 ) -> CheckedAnswer:
     """Parse a whole answer, check every sentence, assemble (what /check and `ask` do).
     `disabled`: rule names left out, for measurement only (benchmarks/ablation.py)."""
-    checked = [check_sentence(p, passages, question, disabled) for p in parse_answer(text)]
+    checked = [check_sentence(p, passages, question, disabled=disabled) for p in parse_answer(text)]
     return assemble(checked, passages)
 
 

@@ -276,6 +276,7 @@ def judge(
     evidence: Evidence,
     premise: Evidence | None = None,
     premise_roles: bool = False,
+    *,
     disabled: frozenset[str] = frozenset(),
 ) -> Verdict:
     """The first failing quote rule, in the declared order (`RULES`: the order a reader would
@@ -351,6 +352,7 @@ def best_quote(
     title: str | None,
     published: str | None,
     question: str | None = None,
+    *,
     disabled: frozenset[str] = frozenset(),
 ) -> Quote:
     """The quote of `text` that carries `claim` (a supported one first, then the closest)."""
@@ -363,7 +365,7 @@ def best_quote(
     best: Quote | None = None
     for start, end, unit, split in _units(text):
         evidence = Evidence(list(unit), head.for_quote(unit), head.title)
-        verdict = judge(tokens, evidence, premise, open_question, disabled)
+        verdict = judge(tokens, evidence, premise, open_question, disabled=disabled)
         if verdict.supported and split:
             pair = Pair(tokens, list(unit[:split]), list(unit[split:]), premise)
             failed = first_failure(pair_rules, pair)
@@ -374,7 +376,9 @@ def best_quote(
             best = quote
     if best is None:  # a passage without sentences: its header alone
         evidence = Evidence([], head.for_quote(()), head.title)
-        return Quote(0, len(text), judge(tokens, evidence, premise, open_question, disabled))
+        return Quote(
+            0, len(text), judge(tokens, evidence, premise, open_question, disabled=disabled)
+        )
     return best
 
 

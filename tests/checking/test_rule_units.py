@@ -149,7 +149,7 @@ def test_each_rule_catches_its_case_and_is_the_one_that_does(name: str) -> None:
     answer, passages, question, reason = CASES[name]
     caught = check_answer(answer, passages, question).sentences[0]
     assert (caught.supported, caught.reason) == (False, reason)
-    without = check_answer(answer, passages, question, frozenset({name})).sentences[0]
+    without = check_answer(answer, passages, question, disabled=frozenset({name})).sentences[0]
     assert without.supported or without.reason != reason
 
 
