@@ -13,13 +13,15 @@ from index.chunk import split_sentences
 from qa.checking.analysis import with_names
 from qa.checking.rules import (
     MIN_COVERAGE,
+    Answers,
     Quote,
     as_read,
     best_quote,
+    first_failure,
     header,
-    off_question,
+    known,
     polarity_differs,
-    restates,
+    stage,
     stale,
 )
 from qa.checking.support import (
@@ -39,12 +41,6 @@ from qa.markers import LEADING_MARKERS, MARKER, marker_numbers
 from qa.settings import DEFAULT_SUPPORT_THRESHOLD
 
 NOT_ANSWERED = "The retrieved articles do not answer this question."
-
-_REFUSAL = re.compile(
-    r"\b(do(es)? not (contain|mention|provide|answer|say)|not (mentioned|provided|specified|stated)"
-    r"|no (information|mention)|cannot (answer|determine|be determined)|unable to (answer|find))\b",
-    re.I,
-)
 
 
 @dataclass(frozen=True)
@@ -170,11 +166,13 @@ def check_sentence(
     passages: list[Passage],
     question: str | None = None,
     threshold: float = DEFAULT_SUPPORT_THRESHOLD,
+    *,
+    disabled: frozenset[str] = frozenset(),
 ) -> CheckedSentence:
     """The word rules' reading (`rules_check`), then the support score: a sentence is supported
     when its score reaches `threshold`, and never when a fact of it is contradicted or it does
-    not answer (says the passages do not, restates the question, stale, off the question)."""
-    checked = rules_check(parsed, passages, question)
+    not answer (stale, off the question)."""
+    checked = rules_check(parsed, passages, question, disabled=disabled)
     reading = support_reading(parsed, checked, passages, question)
     if reading.kind != "scored" or reading.quote is None or reading.n is None:
         contradicted = reading.kind == "contradicted"
@@ -255,21 +253,29 @@ def support_reading(
 
 
 def rules_check(
-    parsed: ParsedSentence, passages: list[Passage], question: str | None = None
+    parsed: ParsedSentence,
+    passages: list[Passage],
+    question: str | None = None,
+    *,
+    disabled: frozenset[str] = frozenset(),
 ) -> CheckedSentence:
     """Supported when one quote of a cited passage carries the claim. A sentence without a
     marker, or citing a passage that does not carry it, is cited to a passage that does (small
-    models forget markers or miscount); otherwise it keeps the markers the model wrote."""
+    models forget markers or miscount); otherwise it keeps the markers the model wrote. The
+    rules (`rules.RULES`) apply stage by stage: each quote's ("quote", "pair": `best_quote`),
+    then, once passages carry it, the answer's ("answer").
+    `disabled`: rule names left out, for measurement only (benchmarks/ablation.py)."""
+    disabled = known(disabled)
     by_n = {p.n: p for p in passages}
     cited = [n for n in parsed.cited if n in by_n]  # out-of-range markers are dropped
-    if _REFUSAL.search(parsed.claim):
-        return CheckedSentence(parsed.claim, cited, False, "says the passages do not answer")
-    if question and restates(parsed.claim, question):
-        return CheckedSentence(parsed.claim, cited, False, "restates the question")
-    quotes = {n: _quote(parsed.claim, by_n[n], question) for n in cited}
+    quotes = {n: _quote(parsed.claim, by_n[n], question, disabled) for n in cited}
     carrying = [n for n in cited if quotes[n].verdict.supported]
     if not carrying:
-        others = {n: _quote(parsed.claim, p, question) for n, p in by_n.items() if n not in quotes}
+        others = {
+            n: _quote(parsed.claim, p, question, disabled)
+            for n, p in by_n.items()
+            if n not in quotes
+        }
         best = sorted(
             (n for n, q in others.items() if q.verdict.supported),
             key=lambda n: (-others[n].verdict.coverage, n),
@@ -279,21 +285,20 @@ def rules_check(
         elif not cited and others:  # show the closest quote it was checked against
             closest_n = max(others, key=lambda n: others[n].verdict.coverage)
             quotes, cited = {closest_n: others[closest_n]}, []
-    if carrying and question:  # an answer to "this week" from an article years older: stale
+    if carrying and question:  # is it an answer to the question?
         newest = max((p.published[:10] for p in passages if p.published), default=None)
-        gaps = {n: stale(question, by_n[n].published, newest) for n in carrying}
-        if all(gaps.values()):
-            n = carrying[0]
-            dated = f"recent news asked; its article ({by_n[n].published}) is {gaps[n]} days older"
+        rules = stage("answer", disabled)
+        fresh = carrying  # an answer to "this week" from an article years older: stale
+        if any(r.name == "stale" for r in rules):
+            fresh = [n for n in carrying if not stale(question, by_n[n].published, newest)]
+        reading = Answers(
+            parsed.claim, question, [by_n[n] for n in carrying], [by_n[n] for n in fresh], newest
+        )
+        failed = first_failure(rules, reading)
+        carrying = fresh or carrying
+        if failed:
             kept = {n: quotes[n] for n in carrying}
-            return CheckedSentence(parsed.claim, carrying, False, dated, kept)
-        carrying = [n for n in carrying if not gaps[n]]
-        n = carrying[0]  # its passage, not just the quote: the context that makes it an answer
-        if off_question(parsed.claim, by_n[n].text, by_n[n].title, question):
-            kept = {n: quotes[n] for n in carrying}
-            return CheckedSentence(
-                parsed.claim, carrying, False, "does not answer the question", kept
-            )
+            return CheckedSentence(parsed.claim, carrying, False, failed[1], kept)
     if carrying:
         return CheckedSentence(parsed.claim, carrying, True, None, {n: quotes[n] for n in carrying})
     closest = max(quotes.values(), key=lambda q: q.verdict.coverage, default=None)
@@ -301,11 +306,11 @@ def rules_check(
     return CheckedSentence(parsed.claim, cited, False, reason, quotes)
 
 
-def _quote(claim: str, passage: Passage, question: str | None) -> Quote:
+def _quote(claim: str, passage: Passage, question: str | None, disabled: frozenset[str]) -> Quote:
     # the outlet is part of the passage's header, as the model reads it: "NBC reported about
     # 12,000 troops [1]" is what the prompt asks for when reports disagree
     title = f"{passage.title} ({passage.source})" if passage.source else passage.title
-    return best_quote(claim, passage.text, title, passage.published, question)
+    return best_quote(claim, passage.text, title, passage.published, question, disabled=disabled)
 
 
 @dataclass
@@ -355,9 +360,15 @@ def check_answer(
     passages: list[Passage],
     question: str | None = None,
     threshold: float = DEFAULT_SUPPORT_THRESHOLD,
+    *,
+    disabled: frozenset[str] = frozenset(),
 ) -> CheckedAnswer:
-    """Parse a whole answer, check every sentence, assemble (what /check and `ask` do)."""
-    checked = [check_sentence(p, passages, question, threshold) for p in parse_answer(text)]
+    """Parse a whole answer, check every sentence, assemble (what /check and `ask` do).
+    `disabled`: rule names left out, for measurement only (benchmarks/ablation.py)."""
+    checked = [
+        check_sentence(p, passages, question, threshold, disabled=disabled)
+        for p in parse_answer(text)
+    ]
     return assemble(checked, passages)
 
 

@@ -9,16 +9,7 @@ from qa.checking.tokens import Token
 _NUMBER_ROLES = frozenset("to from by".split())  # "rose from 5% to 7%", "cut by 2%"
 
 
-def misplaced_numbers(claim: list[Token], quote: list[Token]) -> list[Token]:
-    """The claim's numbers that the quote has, but said of something else."""
-    return (
-        _unbound_numbers(claim, quote)
-        + _numbers_of_others(claim, quote)
-        + _numbers_in_other_roles(claim, quote)
-    )
-
-
-def _unbound_numbers(claim: list[Token], quote: list[Token], reach: int = 4) -> list[Token]:
+def unbound_numbers(claim: list[Token], quote: list[Token], reach: int = 4) -> list[Token]:
     """Numbers of the claim that the quote never has beside the word they go with, although it
     has that word: "1 months" is not carried by "six months" and a "1" elsewhere (or in the
     title), nor "July 12" by "July 19" and a "12" elsewhere."""
@@ -38,7 +29,7 @@ def _unbound_numbers(claim: list[Token], quote: list[Token], reach: int = 4) -> 
     return unbound
 
 
-def _numbers_of_others(claim: list[Token], quote: list[Token]) -> list[Token]:
+def numbers_of_others(claim: list[Token], quote: list[Token]) -> list[Token]:
     """Numbers of the claim that the quote lists beside another item, while it lists the claim's
     item with a number of its own: "bacon showed a 38% increase" is not carried by "eggs soared
     38% ... and bacon 9.2%"."""
@@ -67,7 +58,7 @@ def _role(tokens: list[Token], i: int) -> str | None:
     return next((w for w in reversed(before) if w in _NUMBER_ROLES), None)
 
 
-def _numbers_in_other_roles(claim: list[Token], quote: list[Token]) -> list[Token]:
+def numbers_in_other_roles(claim: list[Token], quote: list[Token]) -> list[Token]:
     """Numbers the claim gives a role word ("to $15") that the quote gives to another number of
     its own ("to up to $22 an hour - well above the $15")."""
     claim_numbers = {t.norm for t in claim if t.number}

@@ -66,11 +66,7 @@ def name_spans(text: str) -> list[str]:
     return found
 
 
-def roles_differ(claim: list[Token], quote: list[Token]) -> bool:
-    return _role_words_swapped(claim, quote) or _contexts_swapped(claim, quote)
-
-
-def _role_words_swapped(claim: list[Token], quote: list[Token]) -> bool:
+def role_words_swapped(claim: list[Token], quote: list[Token]) -> bool:
     """Two names of the claim that the quote also has, in swapped roles: the role word before
     one (to/from/by/against) stands before the other in the quote, or, with no role words,
     their order around a shared word is reversed ("A defeated B" / "B defeated A")."""
@@ -122,7 +118,7 @@ def _contexts(tokens: list[Token], reach: int = 2) -> Context:
     return found
 
 
-def _contexts_swapped(claim: list[Token], quote: list[Token], margin: int = 2) -> bool:
+def contexts_swapped(claim: list[Token], quote: list[Token], margin: int = 2) -> bool:
     """Two names of the claim, each standing where the quote has the other: their words beside
     them match the quote's when swapped, clearly better than as written ("Las Vegas will launch
     an Adele residency" / "Adele will launch a Las Vegas residency")."""

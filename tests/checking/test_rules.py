@@ -93,23 +93,6 @@ def test_sample_question_from_the_issue_is_refused() -> None:
     assert result.sentences[0].reason == "roles differ from quote"
 
 
-def test_a_sentence_that_only_restates_the_question_is_not_an_answer() -> None:
-    passage = Passage(
-        n=1, doc_id="nk", chunk_id="nk:0", title=TITLE, published="2024-11-04",
-        start=0, end=len(TEXT), score=0.5, text=TEXT,
-    )  # fmt: skip
-    question = "How many North Korean troops have been sent to Russia?"
-    echo = check_answer("North Korean troops have been sent to Russia [1].", [passage], question)
-    assert not echo.grounded and echo.sentences[0].reason == "restates the question"
-    answer = check_answer("Some 12,000 troops have been sent [1].", [passage], question)
-    assert answer.grounded
-    # a yes/no question may be answered in its own words
-    yes = check_answer(
-        "North Korea has sent troops to Russia [1].", [passage], "Has North Korea sent troops?"
-    )
-    assert yes.grounded
-
-
 PARK = (
     "Dinosaur tracks from around 113 million years ago have been revealed at Dinosaur Valley "
     "State Park in Texas due to severe drought conditions that dried up a river, the park said."
