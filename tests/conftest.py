@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from index.embed import Embedder
-from qa.settings import ENV_FILE_VARIABLE, Settings
+from qa.settings import ENV_FILE_VARIABLE, Settings, get_settings
 from qa.testing.fakes import CachingEmbedder, HashingEmbedder
 from qa.testing.llm_server import FakeLLM, create_fake_llm_app
 from qa.testing.servers import free_port, serve_app, subprocess_server
@@ -39,6 +39,15 @@ def pytest_configure(config: pytest.Config) -> None:
     shm = Path("/dev/shm")
     if "PYTEST_DEBUG_TEMPROOT" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK):
         os.environ["PYTEST_DEBUG_TEMPROOT"] = str(shm)
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """`get_settings` is cached for the process: a test that sets QA_* must not see the
+    settings an earlier test's code read (nor leave its own to the next)."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
