@@ -159,6 +159,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         right = {None: "-", 0.0: "wrong", 1.0: "right"}[row.get("correct_raw")]
         grounded = "grounded" if row["grounded"] else "refused"
         console.print(f"{row['id'] or row['question'][:40]}: model {right}, {grounded}")
+        if args.rows:
+            with args.rows.open("a", encoding="utf-8") as rows:
+                rows.write(json.dumps(row, ensure_ascii=False) + "\n")
 
     results = evaluate.run_eval(
         retriever,
@@ -285,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--limit", type=int, help="only the first N questions")
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ev.add_argument(
+        "--rows",
+        type=Path,
+        help="with --answers: append each question's row here (JSONL) as it is answered",
+    )
     ev.add_argument("--out", type=Path, help="also write the JSON results here")
 
     chk = sub.add_parser("check", help="check an answer against passages (as POST /check)")

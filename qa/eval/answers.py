@@ -231,7 +231,7 @@ async def evaluate_answers(
     """The answers' scores, and each question's row under `rows` (also given to `on_row` as
     soon as it is answered, so a long run can be watched)."""
     rows: list[dict[str, Any]] = []
-    latencies, failures = [], 0
+    failures = 0
     for q in questions:
         clock = time.perf_counter()
         try:
@@ -239,10 +239,15 @@ async def evaluate_answers(
         except AnswerFailed:
             failures += 1
             continue
-        latencies.append(time.perf_counter() - clock)
-        rows.append(_row(q, answer) | {"seconds": round(latencies[-1], 1)})
+        rows.append(_row(q, answer) | {"seconds": round(time.perf_counter() - clock, 1)})
         if on_row is not None:
             on_row(rows[-1])
+    return summarize_answers(rows, failures)
+
+
+def summarize_answers(rows: list[dict[str, Any]], failures: int = 0) -> dict[str, Any]:
+    """The figures of `evaluate_answers` from its rows (also from the rows of a run cut short,
+    as `--rows` writes them)."""
     means = [
         "exact_match",
         "token_f1",
@@ -254,6 +259,7 @@ async def evaluate_answers(
         "citation_precision",
     ]
     grounded = [{"grounded": float(r["grounded"])} for r in rows]
+    latencies = [r["seconds"] for r in rows]
     return {
         "questions": len(rows),
         "llm_failures": failures,
@@ -435,18 +441,33 @@ def _content_words(text: str) -> list[str]:
 
 
 def named_choice(prediction: str, choices: list[str]) -> str | None:
-    """The choice an answer names: the one whose words it holds the largest share of (whole
-    words, SQuAD normalisation, filler words not counted), at least half of them; None when no
-    choice reaches that or two tie ("Europe" in "Europe and Asia" names neither)."""
+    """The choice an answer names. Each choice is read by its own words, the content words no
+    other choice has ("Squid" of "Squid Game" beside "Game of Thrones"; all of them when it has
+    none); the answer names the one it holds the largest share of (whole words, SQuAD
+    normalisation), when that share is at least half or the words it holds end the choice in a
+    name ("the Dodgers" names "Los Angeles Dodgers", "Boris Johnson" names "UK Prime Minister
+    Boris Johnson"). None when no choice qualifies or two tie ("Europe" in "Europe and Asia"
+    names neither)."""
     said = set(normalize(prediction).split())
-    shares = []
+    words = {choice: _content_words(choice) or normalize(choice).split() for choice in choices}
+    scored = []
     for choice in choices:
-        words = _content_words(choice) or normalize(choice).split()
-        if words:
-            shares.append((sum(w in said for w in words) / len(words), choice))
-    best = max((share for share, _ in shares), default=0.0)
-    named = [choice for share, choice in shares if share == best]
-    return named[0] if best >= 0.5 and len(named) == 1 else None
+        others = {w for other in choices if other != choice for w in words[other]}
+        own = [w for w in words[choice] if w not in others] or words[choice]
+        if not own:
+            continue
+        share = sum(w in said for w in own) / len(own)
+        qualifies = share >= 0.5 or (own[-1] in said and own[-1] in _names(choice))
+        scored.append((share, qualifies, choice))
+    best = max((share for share, _, _ in scored), default=0.0)
+    top = [(qualifies, choice) for share, qualifies, choice in scored if share == best]
+    return top[0][1] if best > 0 and len(top) == 1 and top[0][0] else None
+
+
+def _names(text: str) -> set[str]:
+    """The capitalised words of a choice, normalised: its names ("Dodgers", "Johnson")."""
+    stripped = (word.strip(string.punctuation + "“”‘’") for word in text.split())
+    return {normalize(word) for word in stripped if word[:1].isupper()}
 
 
 def choice_correct(prediction: str, choices: list[str], gold: str) -> float:
