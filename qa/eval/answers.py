@@ -180,21 +180,33 @@ def _row(q: EvalQuestion, answer: Answer) -> dict[str, Any]:
             "exact_match": exact_match(answer.answer, q.answer),
             "token_f1": token_f1(answer.answer, q.answer),
             "answer_accuracy": contains_answer(answer.answer, q.answer),
-            "substring_raw": contains_answer(raw, q.answer),
-            "substring_shown": contains_answer(shown, q.answer),
-            "correct_raw": correct(raw, q),
-            "correct_shown": correct(shown, q),
         }
-    if q.answer and q.choices:
+    row |= scores(q, raw, shown)
+    cited = [c.doc_id for c in answer.citations]
+    if q.gold_doc_ids and cited:
+        row["citation_precision"] = sum(d in q.gold_doc_ids for d in cited) / len(cited)
+    return row
+
+
+def scores(q: EvalQuestion, raw: str, shown: str) -> dict[str, Any]:
+    """A row's scores of the model's text (`raw`) and the shown one, by substring and (with
+    choices) by the choice named; `correct_*` is the one the trust figures read. A row of
+    `--rows` can be scored again from its texts."""
+    if not q.answer:
+        return {}
+    row: dict[str, Any] = {
+        "substring_raw": contains_answer(raw, q.answer),
+        "substring_shown": contains_answer(shown, q.answer),
+        "correct_raw": correct(raw, q),
+        "correct_shown": correct(shown, q),
+    }
+    if q.choices:
         row |= {
             "named_raw": named_choice(raw, q.choices),
             "named_shown": named_choice(shown, q.choices),
             "choice_raw": choice_correct(raw, q.choices, q.answer),
             "choice_shown": choice_correct(shown, q.choices, q.answer),
         }
-    cited = [c.doc_id for c in answer.citations]
-    if q.gold_doc_ids and cited:
-        row["citation_precision"] = sum(d in q.gold_doc_ids for d in cited) / len(cited)
     return row
 
 
@@ -436,8 +448,19 @@ def write_report(results: dict[str, Any], path: Path) -> None:
 _FILLER = {"a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "by", "with", "at"}
 
 
+_NUMBERS = "zero one two three four five six seven eight nine ten eleven twelve".split()
+_POSSESSIVE = re.compile(r"['’]s\b")
+
+
+def _choice_words(text: str) -> list[str]:
+    """Words as choices are compared: SQuAD normalisation, without the possessive ("Australia's"
+    holds "Australia"), numbers up to twelve as digits ("six months" holds "6")."""
+    words = normalize(_POSSESSIVE.sub("", text)).split()
+    return [str(_NUMBERS.index(w)) if w in _NUMBERS else w for w in words]
+
+
 def _content_words(text: str) -> list[str]:
-    return [w for w in normalize(text).split() if w not in _FILLER]
+    return [w for w in _choice_words(text) if w not in _FILLER]
 
 
 def named_choice(prediction: str, choices: list[str]) -> str | None:
@@ -448,8 +471,8 @@ def named_choice(prediction: str, choices: list[str]) -> str | None:
     name ("the Dodgers" names "Los Angeles Dodgers", "Boris Johnson" names "UK Prime Minister
     Boris Johnson"). None when no choice qualifies or two tie ("Europe" in "Europe and Asia"
     names neither)."""
-    said = set(normalize(prediction).split())
-    words = {choice: _content_words(choice) or normalize(choice).split() for choice in choices}
+    said = set(_choice_words(prediction))
+    words = {choice: _content_words(choice) or _choice_words(choice) for choice in choices}
     scored = []
     for choice in choices:
         others = {w for other in choices if other != choice for w in words[other]}
@@ -467,7 +490,7 @@ def named_choice(prediction: str, choices: list[str]) -> str | None:
 def _names(text: str) -> set[str]:
     """The capitalised words of a choice, normalised: its names ("Dodgers", "Johnson")."""
     stripped = (word.strip(string.punctuation + "“”‘’") for word in text.split())
-    return {normalize(word) for word in stripped if word[:1].isupper()}
+    return {w for word in stripped if word[:1].isupper() for w in _choice_words(word)}
 
 
 def choice_correct(prediction: str, choices: list[str], gold: str) -> float:

@@ -165,6 +165,11 @@ def test_choice_scoring_counts_the_right_answers_substring_misses() -> None:
     series = [f"Houston Astros & {team}" for team in ("New York Yankees", "Philadelphia Phillies")]
     assert named_choice("The Astros face the Phillies.", series) == series[1]
     assert named_choice("The Astros are in it.", series) is None
+    australia = ["Asia", "Australia", "Antarctica", "Africa"]
+    assert (
+        named_choice("It launched from Australia's Northern Territory.", australia) == "Australia"
+    )
+    assert named_choice("It was extended for six months.", ["3", "4", "5", "6"]) == "6"
 
 
 def test_choice_scoring_still_marks_wrong_and_unclear_answers() -> None:
