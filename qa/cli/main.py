@@ -130,9 +130,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             f"[red]unknown mode {', '.join(unknown)}; choose from {', '.join(RETRIEVAL_MODES)}[/]"
         )
         return 2
+    if args.unanswerable and not (args.answers and args.corpus):
+        console.print("[red]--unanswerable needs --answers and --corpus (the articles indexed)[/]")
+        return 2
     try:
         questions = evaluate.load_questions(args.dataset)[: args.limit or None]
-    except (OSError, ValueError) as error:
+        unanswerable = (
+            evaluate.unanswerable(questions, evaluate.load_corpus(args.corpus))
+            if args.unanswerable
+            else None
+        )
+    except (OSError, ValueError, KeyError) as error:
         console.print(f"[red]{error}[/]")
         return 2
     retriever = build_retriever(settings, build_embedder(settings), build_store(settings))
@@ -147,8 +155,22 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         assert llm is not None
         return build_qa(settings, moded, llm)
 
+    def progress(row: dict[str, Any]) -> None:
+        right = {None: "-", 0.0: "wrong", 1.0: "right"}[row.get("correct_raw")]
+        grounded = "grounded" if row["grounded"] else "refused"
+        console.print(f"{row['id'] or row['question'][:40]}: model {right}, {grounded}")
+        if args.rows:
+            with args.rows.open("a", encoding="utf-8") as rows:
+                rows.write(json.dumps(row, ensure_ascii=False) + "\n")
+
     results = evaluate.run_eval(
-        retriever, questions, chosen, service_for if llm else None, args.k or settings.top_k
+        retriever,
+        questions,
+        chosen,
+        service_for if llm else None,
+        args.k or settings.top_k,
+        unanswerable,
+        progress,
     )
     if args.out:
         evaluate.write_report(results, args.out)
@@ -240,19 +262,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="score retrieval (and answers) on a question set")
     ev.add_argument(
-        "dataset", type=Path, nargs="?", help="JSONL: question, answer?, gold_doc_ids?, date?"
+        "dataset",
+        type=Path,
+        nargs="?",
+        help="JSONL: question, answer?, choices?, gold_doc_ids?, date?",
     )
     ev.add_argument(
         "--grounding", type=Path, metavar="CLAIMS", help="score the claim check on labelled claims"
     )
-    ev.add_argument("--corpus", type=Path, help="articles that --grounding passages refer to")
+    ev.add_argument(
+        "--corpus",
+        type=Path,
+        help="articles that --grounding passages refer to; the indexed corpus for --unanswerable",
+    )
     ev.add_argument("--judge", choices=JUDGE_SCOPES, help=JUDGE_HELP)
     ev.add_argument("--mode", help="vector, bm25 or hybrid (default: QA_RETRIEVAL)")
     ev.add_argument("--compare", help="several modes side by side, e.g. vector,bm25,hybrid")
     ev.add_argument("--k", type=int, help="passages given to the LLM with --answers")
     ev.add_argument("--answers", action="store_true", help="also answer with the configured LLM")
+    ev.add_argument(
+        "--unanswerable",
+        action="store_true",
+        help="with --answers and --corpus: ask the questions whose answer is only in their gold "
+        "articles with those excluded, and report the share refused",
+    )
     ev.add_argument("--limit", type=int, help="only the first N questions")
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ev.add_argument(
+        "--rows",
+        type=Path,
+        help="with --answers: append each question's row here (JSONL) as it is answered",
+    )
     ev.add_argument("--out", type=Path, help="also write the JSON results here")
 
     chk = sub.add_parser("check", help="check an answer against passages (as POST /check)")
