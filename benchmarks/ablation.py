@@ -30,7 +30,7 @@ from typing import Any
 from qa.checking.answer import ParsedSentence, assemble, parse_answer, rules_check
 from qa.checking.rules import RULE_NAMES
 from qa.domain import CheckRequest, Passage
-from qa.eval.faithbench import load_summaries
+from qa.eval.faithbench import load_summaries, source_passage
 from qa.eval.grounding import load_claims
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,16 +79,7 @@ class _Row:
 def faithbench_items(path: Path) -> list[Item]:
     items = []
     for row in load_summaries(path):
-        passage = Passage(
-            n=1,
-            doc_id=str(row.get("id", "source")),
-            chunk_id="0",
-            title="",
-            start=0,
-            end=len(row["source"]),
-            score=1.0,
-            text=row["source"],
-        )
+        passage = source_passage(row)
         for gold in row["sentences"]:
             sentence = _Sentence(gold["text"].strip(), passage)
             items.append(Item(sentence, bool(gold["label"]), str(row["id"]), bool(row["label"])))

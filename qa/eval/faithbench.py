@@ -60,6 +60,20 @@ def _round(value: float | None) -> float | None:
     return round(value, 3) if value is not None else None
 
 
+def source_passage(row: dict[str, Any]) -> Passage:
+    """A summary's source as the one passage its sentences are checked against."""
+    return Passage(
+        n=1,
+        doc_id=str(row.get("id", "source")),
+        chunk_id="0",
+        title="",
+        start=0,
+        end=len(row["source"]),
+        score=1.0,
+        text=row["source"],
+    )
+
+
 def evaluate_summaries(rows: list[dict[str, Any]]) -> dict[str, Any]:
     sentence_flags: list[bool] = []
     sentence_labels: list[bool] = []
@@ -69,16 +83,7 @@ def evaluate_summaries(rows: list[dict[str, Any]]) -> dict[str, Any]:
     reasons: Counter[str] = Counter()  # on consistent sentences: what the false alarms say
     timings: list[float] = []
     for row in rows:
-        passage = Passage(
-            n=1,
-            doc_id=str(row.get("id", "source")),
-            chunk_id="0",
-            title="",
-            start=0,
-            end=len(row["source"]),
-            score=1.0,
-            text=row["source"],
-        )
+        passage = source_passage(row)
         verdicts = []
         for gold in row["sentences"]:
             clock = time.perf_counter()
