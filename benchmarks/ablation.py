@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any
 from qa.checking.answer import ParsedSentence, assemble, parse_answer, rules_check
 from qa.checking.rules import RULE_NAMES
 from qa.domain import CheckRequest, Passage
-from qa.eval.faithbench import load_summaries, source_passage
+from qa.eval.faithbench import load_summaries, rates, source_passage
 from qa.eval.grounding import load_claims
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,25 +125,6 @@ def _flags(job: tuple[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...], list
     return name, disabled, flags, time.perf_counter() - clock
 
 
-def _rates(flags: Sequence[bool], positives: Sequence[bool]) -> dict[str, float | None]:
-    pos = [f for f, y in zip(flags, positives, strict=True) if y]
-    neg = [f for f, y in zip(flags, positives, strict=True) if not y]
-    recall = sum(pos) / len(pos) if pos else None
-    false_alarms = sum(neg) / len(neg) if neg else None
-    balanced = (
-        (recall + 1 - false_alarms) / 2 if recall is not None and false_alarms is not None else None
-    )
-    return {
-        "recall": _round(recall),
-        "false_alarms": _round(false_alarms),
-        "balanced_accuracy": _round(balanced),
-    }
-
-
-def _round(value: float | None) -> float | None:
-    return round(value, 3) if value is not None else None
-
-
 def _samples(items: list[Item], flags: list[bool]) -> tuple[list[bool], list[bool]]:
     """FaithBench's sample level as `qa eval` reads it: a summary is flagged when any of its
     sentences is ("any sentence unsupported"), against the summary's own label."""
@@ -157,14 +138,16 @@ def _samples(items: list[Item], flags: list[bool]) -> tuple[list[bool], list[boo
     return list(flagged.values()), [positive[g] for g in flagged]
 
 
+_FIGURES = ("recall", "false_alarms", "balanced_accuracy")
+
+
 def score(items: list[Item], flags: list[bool], base: list[bool] | None) -> dict[str, Any]:
     positives = [i.positive for i in items]
-    row: dict[str, Any] = _rates(flags, positives)
+    # the sentence-level figures of `qa eval --grounding`, computed the same way
+    row: dict[str, Any] = {k: v for k, v in rates(flags, positives).items() if k in _FIGURES}
     sample_flags, sample_positives = _samples(items, flags)
     if sample_flags:
-        row["sample_balanced_accuracy"] = _rates(sample_flags, sample_positives)[
-            "balanced_accuracy"
-        ]
+        row["sample_balanced_accuracy"] = rates(sample_flags, sample_positives)["balanced_accuracy"]
     if base is not None:  # the flags only this rule raises (gone without it), and any it hides
         gone = [b and not f for b, f in zip(base, flags, strict=True)]
         added = [f and not b for b, f in zip(base, flags, strict=True)]

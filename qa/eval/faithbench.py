@@ -30,7 +30,7 @@ def load_summaries(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def _rates(flags: list[bool], labels: list[bool]) -> dict[str, float | None]:
+def rates(flags: list[bool], labels: list[bool]) -> dict[str, float | None]:
     """Recall on the positives (hallucinated), false alarms on the negatives, balanced accuracy,
     and precision / F1 of the hallucinated class."""
     pos = [f for f, y in zip(flags, labels, strict=True) if y]
@@ -100,9 +100,9 @@ def evaluate_summaries(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "samples": len(rows),
         "sentences": len(sentence_flags),
-        "sentence_level": _rates(sentence_flags, sentence_labels),
-        "sample_level_not_grounded": _rates(not_grounded, sample_labels),
-        "sample_level_any_unsupported": _rates(any_unsupported, sample_labels),
+        "sentence_level": rates(sentence_flags, sentence_labels),
+        "sample_level_not_grounded": rates(not_grounded, sample_labels),
+        "sample_level_any_unsupported": rates(any_unsupported, sample_labels),
         "false_alarm_reasons": dict(reasons.most_common(8)),
         "ms_per_sentence_p50": round(percentile(timings, 0.5), 2) if timings else None,
         "ms_per_sentence_p95": round(percentile(timings, 0.95), 2) if timings else None,
