@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from qa.checking.judge import Judge
 from qa.checking.service import check_request
 from qa.domain import CheckRequest
-from qa.eval.answers import contains_answer
+from qa.eval.answers import choice_correct, contains_answer
 from qa.eval.stats import percentile
 
 
@@ -65,8 +65,8 @@ async def evaluate_claims(rows: list[dict[str, Any]], judge: Judge | None = None
         caught[kind].append(not result.grounded)
         if row.get("gold_answer"):
             kept = " ".join(s.text for s in result.sentences if s.supported)
-            correct[kind].append(bool(contains_answer(kept, row["gold_answer"])))
-            raw[kind].append(bool(contains_answer(row["answer"], row["gold_answer"])))
+            correct[kind].append(_still_right(row, kept))
+            raw[kind].append(_still_right(row, row["answer"]))
         for s in result.sentences:
             if s.reason:
                 reasons[kind][s.reason.split(" ")[0]] += 1
@@ -94,6 +94,20 @@ async def evaluate_claims(rows: list[dict[str, Any]], judge: Judge | None = None
         # with the judge most claims take ms and the judged ones a second or more
         "ms_per_claim_mean": round(statistics.fmean(timings), 2) if timings else None,
     }
+
+
+def _still_right(row: dict[str, Any], text: str) -> bool:
+    """Does `text` (the answer, or what the check kept of it) give the row's gold answer? With
+    the quiz's `choices`, the row's label says whether the answer is right (read by the choice
+    it names, or by hand where the scorer cannot read it): what is kept must still name that
+    choice when the answer did, or be anything when the answer was read right by hand.
+    Without choices, by substring."""
+    if not row.get("choices"):
+        return bool(contains_answer(text, row["gold_answer"]))
+    if not row["supported"] or not text:
+        return False
+    named = bool(choice_correct(row["answer"], row["choices"], row["gold_answer"]))
+    return not named or bool(choice_correct(text, row["choices"], row["gold_answer"]))
 
 
 def _share(flags: list[bool]) -> float | None:

@@ -45,3 +45,35 @@ def test_qa_eval_grounding_command(tmp_path: Path) -> None:
     )
     missing = run_cli(["eval", "--grounding", str(refs)], tmp_path)
     assert missing.returncode == 2 and "--corpus" in missing.stderr
+
+
+def _answer_row(answer: str, supported: bool, passage: str) -> dict[str, object]:
+    return {
+        "kind": "right answer" if supported else "wrong answer",
+        "supported": supported,
+        "question": "Which country saw its prime minister resign this week?",
+        "answer": answer,
+        "gold_answer": "United Kingdom",
+        "choices": ["New Zealand", "Finland", "Canada", "United Kingdom"],
+        "passages": [{"text": passage, "title": "Truss resigns", "published": "2022-10-20"}],
+    }
+
+
+def test_answers_with_quiz_choices_are_read_by_their_label() -> None:
+    passage = "Liz Truss resigned as prime minister of the United Kingdom, the UK, on Thursday."
+    rows = [
+        # named by the choice scorer: what is kept must still name it
+        _answer_row("The United Kingdom saw its prime minister resign.", True, passage),
+        # right by hand (the scorer reads no choice in "the UK"): anything kept counts, but a
+        # figure the passage does not give is refused
+        _answer_row("The UK saw its prime minister resign after 45 days.", True, passage),
+        # wrong, and grounded or not, never counted correct
+        _answer_row("Canada saw its prime minister resign this week.", False, passage),
+    ]
+    kinds = asyncio.run(evaluate_claims(rows))["kinds"]
+    right = kinds["right answer"]
+    assert right["accuracy_before_check"] == 1.0
+    # the first is kept, the second refused
+    assert right["accuracy_after_check"] == 0.5 and right["right_answers_refused"] == 0.5
+    assert kinds["wrong answer"]["accuracy_after_check"] == 0.0
+    assert kinds["wrong answer"]["recall"] == 1.0  # Canada is in no passage
