@@ -38,4 +38,7 @@ def proper_words(text: str) -> frozenset[str]:
 def with_names(tokens: list[Token], text: str) -> list[Token]:
     """`tokens` of `text` where only the words spaCy reads as names are names."""
     proper = proper_words(text)
-    return [t if not t.name or t.text.lower() in proper else replace(t, name=False) for t in tokens]
+    return [
+        t if not t.name or proper.issuperset(t.text.lower().split()) else replace(t, name=False)
+        for t in tokens
+    ]

@@ -23,6 +23,7 @@ from qa.checking.rules import (
     polarity_differs,
     stage,
     stale,
+    stated,
 )
 from qa.checking.support import (
     CONTRADICTING_RULES,
@@ -233,7 +234,7 @@ def support_reading(
     if not checked.supported:
         # its facts: a number the passage never gives is another figure; a negation its quote
         # lacks, the opposite claim; a name the passage never gives, someone it does not speak of
-        absent = absent_facts(tokens, passage.text, title, question or "")
+        absent = absent_facts(tokens, stated(passage.text), title, question or "")
         numbers = [t for t in absent if t.number]
         if numbers:
             reason = f"number {numbers[0].text} not in passage"
@@ -244,7 +245,7 @@ def support_reading(
             return Reading("absent", n, quote, reason=f"name {absent[0].text} not in passage")
         if any(t.number for t in tokens):  # a figure is carried by a quote, not by its words
             return Reading("absent", n, quote)
-    found = features(tokens, quote.verdict.rule, passage.text, title, question or "")
+    found = features(tokens, quote.verdict.rule, stated(passage.text), title, question or "")
     if not checked.supported and found["passage_coverage"] < MIN_COVERAGE:
         # the rules' bar, on the whole passage: worded differently across its sentences is
         # one thing, words the passage never has are content it does not give

@@ -152,21 +152,36 @@ def _coordinated(tokens: list[Token], a: int | None, b: int | None) -> bool:
 def borrowed_name(
     claim: list[Token], first: list[Token], second: list[Token], premise: Evidence | None
 ) -> Token | None:
-    """In a quote of two sentences, a name of the claim that only one sentence has, while the
-    other sentence says the rest of the claim of a name of its own: "Ted Lasso received the most
-    nominations" from "Succession earned the most nominations... Ted Lasso led the comedy
-    category". (Said of "it" or "the show", the rest may come from the other sentence.)"""
+    """In a quote of two sentences, a name or number of the claim that only one sentence has,
+    while the other sentence says the rest of the claim of a name or number of its own: "Ted
+    Lasso received the most nominations" from "Succession earned the most nominations... Ted
+    Lasso led the comedy category"; "69% feel Trump acted unethically" from "...acted
+    unethically (79% feel...)... 69% consider the attack a crisis". (Said of "it" or "the
+    show", the rest may come from the other sentence.)"""
     for own, other in ((first, second), (second, first)):
         own_ev, other_ev = Evidence(own), Evidence(other)
         for t in claim:
-            if not t.name or (premise and premise.has(t)) or not own_ev.has(t) or other_ev.has(t):
+            fact = t.name or t.number
+            if not fact or (premise and premise.has(t)) or not own_ev.has(t) or other_ev.has(t):
                 continue
             rest = [u for u in claim if u.content and not u.name and not u.number]
             if sum(other_ev.has(u) for u in rest) <= sum(own_ev.has(u) for u in rest):
                 continue
             claim_ev = Evidence(claim)
             asked = premise or Evidence([])
-            rivals = [u for u in other if u.name and not claim_ev.has(u) and not asked.has(u)]
-            if rivals:
+            if t.number:  # a figure of the same kind: another share, another sum of euros
+                kind = _unit(claim, claim.index(t))
+                rivals = [u for i, u in enumerate(other) if u.number and _unit(other, i) == kind]
+            else:
+                rivals = [u for u in other if u.name]
+            if any(not claim_ev.has(u) and not asked.has(u) for u in rivals):
                 return t
     return None
+
+
+def _unit(tokens: list[Token], i: int) -> str:
+    """What the number at `i` counts: "percent", or the stem of the word after it ("euros")."""
+    if tokens[i].norm.endswith(" percent"):
+        return "percent"
+    after = tokens[i + 1] if i + 1 < len(tokens) else None
+    return after.stem if after and after.content and not after.number else ""

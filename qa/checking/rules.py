@@ -159,8 +159,10 @@ def _first(tokens: Sequence[Token]) -> Found:
 
 
 def _number_missing(r: Reading) -> Found:
-    """A number of the claim the quote (with its title and date line) does not have."""
-    return _first([t for t in r.content if t.number and not r.evidence.has(t)])
+    """A number of the claim the quote (with its title and date line) does not have, nor the
+    question ("suspended for two years" answering "...after being suspended for two years?"
+    repeats the asker's figure, as a name of the question may be repeated)."""
+    return _first([t for t, g in zip(r.content, r.given, strict=True) if t.number and not g])
 
 
 def _number_unbound(r: Reading) -> Found:
@@ -219,11 +221,12 @@ def _roles_by_context(r: Reading) -> Found:
 
 
 def _borrowed(p: Pair) -> Found:
-    """In a quote of two sentences, a name only one of them has, while the other says the rest
-    of the claim of a name of its own ("Ted Lasso received the most nominations" from
-    "Succession earned the most nominations... Ted Lasso led the comedy category")."""
+    """In a quote of two sentences, a name (or number) only one of them has, while the other
+    says the rest of the claim of a name (a number of the same kind) of its own ("Ted Lasso
+    received the most nominations" from "Succession earned the most nominations... Ted Lasso
+    led the comedy category")."""
     borrowed = borrowed_name(p.claim, p.first, p.second, p.premise)
-    return (borrowed.text,) if borrowed else None
+    return ("number" if borrowed.number else "name", borrowed.text) if borrowed else None
 
 
 def _stale(a: Answers) -> Found:
@@ -334,16 +337,51 @@ class Quote:
     verdict: Verdict
 
 
+# a quiz's option under its question ("A. IKEA"), a dateline ("Washington CNN —")
+_OPTION = re.compile(r"^\(?[A-Da-d][.)]\s")
+_DATELINE = re.compile(r"^(?:\S+\s+){0,5}\S*\s*[—–]\s*$")
+
+
+def asserts(sentence: str, after_question: bool) -> bool:
+    """Does a sentence of a passage state anything a quote can carry? Not a question (nor an
+    option listed under one: "Which company...? A. IKEA B. Bed Bath & Beyond" states neither),
+    nor a dateline (where the article was filed, not where its story happened)."""
+    text = sentence.strip()
+    if text.endswith("?") or _DATELINE.match(text):
+        return False
+    return not (after_question and _OPTION.match(text))
+
+
 @lru_cache(maxsize=2048)
 def _units(text: str) -> tuple[tuple[int, int, tuple[Token, ...], int], ...]:
-    """Each sentence of a passage, and each two adjacent ones, with their tokens and where the
-    second sentence's tokens begin (0 for a single sentence)."""
-    spans = split_sentences(text)
-    sentences = [(s.start, s.end, tuple(tokenize(text[s.start : s.end])), 0) for s in spans]
+    """Each sentence of a passage that states something (`asserts`), and each two adjacent
+    ones, with their tokens and where the second sentence's tokens begin (0 for a single
+    sentence)."""
+    sentences: list[tuple[int, int, tuple[Token, ...], int] | None] = []
+    after_question = False
+    for s in split_sentences(text):
+        piece = text[s.start : s.end]
+        if asserts(piece, after_question):
+            sentences.append((s.start, s.end, tuple(tokenize(piece)), 0))
+            after_question = after_question and bool(_OPTION.match(piece.strip()))
+        else:
+            sentences.append(None)  # a gap: no quote spans it
+            after_question = piece.strip().endswith("?") or (
+                after_question and bool(_OPTION.match(piece.strip()))
+            )
     pairs = [
-        (a[0], b[1], a[2] + b[2], len(a[2])) for a, b in zip(sentences, sentences[1:], strict=False)
+        (a[0], b[1], a[2] + b[2], len(a[2]))
+        for a, b in zip(sentences, sentences[1:], strict=False)
+        if a and b
     ]
-    return tuple(sentences + pairs)
+    return tuple([u for u in sentences if u] + pairs)
+
+
+@lru_cache(maxsize=256)
+def stated(text: str) -> str:
+    """What a passage states: its sentences that assert something (`asserts`), as the support
+    score reads the passage around a quote - a quiz's options are not the article's facts."""
+    return " ".join(text[u[0] : u[1]] for u in _units(text) if not u[3])
 
 
 def best_quote(
@@ -488,7 +526,7 @@ RULES: tuple[Rule[Any], ...] = (
     Rule("negated.words", "quote", "negated", _negated_words),
     Rule("roles.words", "quote", _ROLES, _roles_by_words),
     Rule("roles.context", "quote", _ROLES, _roles_by_context),
-    Rule("borrowed", "pair", "name {} is from another sentence", _borrowed),
+    Rule("borrowed", "pair", "{} {} is from another sentence", _borrowed),
     Rule("stale", "answer", "recent news asked; its article ({}) is {} days older", _stale),
     Rule("off_question", "answer", _ANSWERS, _off_question),
     Rule("off_question.names", "answer", _ANSWERS, _unasked_names),

@@ -48,6 +48,7 @@ def tokenize(text: str) -> list[Token]:
     irregular, demonyms = word_map("irregular_verbs", forward=False), word_map("demonyms")
     text = re.sub(r"n['’]t\b", " not", text).replace("cannot", "can not")
     tokens: list[Token] = []
+    ends: list[int] = []  # where each token ends in `text`
     for i, match in enumerate(_WORD.finditer(text)):
         raw = match.group(0)
         low = raw.lower().replace("’", "'")
@@ -63,6 +64,7 @@ def tokenize(text: str) -> list[Token]:
                 True,
                 False,
             )
+            ends[-1] = match.end()
             continue
         number = raw[0].isdigit() or low in _NUMBER_WORDS
         if number:
@@ -78,7 +80,37 @@ def tokenize(text: str) -> list[Token]:
         base = irregular.get(norm) or demonyms.get(norm, norm)
         stem = norm if number else _stemmer().stemWord(base)
         tokens.append(Token(raw, norm, stem, content, name, number, negation))
-    return tokens
+        ends.append(match.end())
+    return _country_names(tokens, ends, text)
+
+
+def _country_names(tokens: list[Token], ends: list[int], text: str) -> list[Token]:
+    """A country's names read as one (country_names.txt): "United Kingdom" (two words, one
+    token), "UK", "U.S." and "British" all stand for the same country."""
+    countries = word_map("country_names", forward=False)
+    merged: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        for size in (3, 2, 1):
+            words = tokens[i : i + size]
+            key = "_".join(t.norm for t in words)
+            if len(words) < size or key not in countries:
+                continue
+            gaps = [text[ends[j] : ends[j] + 1] for j in range(i, i + size - 1)]
+            if all(g in " ." for g in gaps):
+                if key == "us" and words[0].text != "US":
+                    continue  # "let us" names no country
+                written = text[ends[i] - len(words[0].text) : ends[i + size - 1]]
+                base = countries[key]  # its norm too: "US" is not the quote's pronoun "us"
+                merged.append(
+                    Token(written, base, _stemmer().stemWord(base), True, True, False, False)
+                )
+                i += size
+                break
+        else:
+            merged.append(tokens[i])
+            i += 1
+    return merged
 
 
 def _same(a: str, b: str) -> bool:

@@ -243,3 +243,102 @@ def test_word_lists_are_data_files() -> None:
     assert word_map("irregular_verbs", forward=False)["sent"] == "send"
     assert (data / "stopwords.txt").read_text().count("\n") > 100
     assert tokenize("They sent troops")[1].stem == tokenize("They send troops")[1].stem
+
+
+def test_a_number_the_question_gives_may_be_repeated() -> None:
+    """As with its names: "after being suspended for two years?" is the asker's figure."""
+    text = (
+        "Public tours of the White House will resume a full operating schedule on July 19 for "
+        "the first time since they were suspended in 2020 because of the Covid-19 pandemic."
+    )
+    claim = (
+        "The White House announced public tours will resume after being suspended for two years."
+    )
+    question = (
+        "Which attraction announced public tours will resume after being suspended for two years?"
+    )
+    assert best_quote(claim, text, "White House tours", "2022-06-28", question).verdict.supported
+    # without the question, "two" is a figure no quote gives
+    assert verdict(claim, text, "White House tours") == (False, "number two not in quote")
+
+
+def test_a_number_from_the_next_sentence_does_not_take_over_another_figure() -> None:
+    text = (
+        "A consensus has emerged that Trump acted at least unethically in trying to hold on to "
+        "his office (79% feel he acted unethically or illegally). All told, the poll finds that "
+        "69% of Americans consider the attack a crisis for democracy."
+    )
+    wrong = "69% of Americans feel that Trump acted unethically in trying to hold on to his office."
+    assert verdict(wrong, text, "CNN Poll") == (False, "number 69 is from another sentence")
+    assert verdict(wrong.replace("69%", "79%"), text, "CNN Poll")[0]
+    # a figure of another kind beside it (metres, hours) is no rival for the euros
+    text = (
+        "Marlow opened its new flood barrier after the river rose 2.4 metres in 36 hours. "
+        "The barrier, which cost 48 million euros, held back the water."
+    )
+    assert verdict("Marlow's new flood barrier cost 48 million euros.", text, "Marlow")[0]
+
+
+def test_a_question_and_its_options_state_nothing() -> None:
+    """A "5 things to know" article carries the week's quiz: its options are not facts."""
+    text = (
+        "QUIZ TIME\n\nWhich company is being accused of turning off the AC in its stores?\n\n"
+        "A. IKEA\n\nB. Bed Bath & Beyond\n\nC. Best Buy\n\nTODAY'S NUMBER\n\n141"
+    )
+    question = "Which company is being accused of turning off the AC in its stores?"
+    for claim in ("A. IKEA", "IKEA is being accused of turning off the AC in its stores."):
+        quote = best_quote(claim, text, "5 things to know", "2022-07-01", question)
+        assert not quote.verdict.supported, claim
+    passages = [
+        Passage(
+            n=1,
+            doc_id="d",
+            chunk_id="d:0",
+            title="5 things to know",
+            published="2022-07-01",
+            start=0,
+            end=len(text),
+            score=0.5,
+            text=text,
+        )
+    ]
+    checked = check_answer("A. IKEA [1]", passages, question)  # nor read as the passage's words
+    assert not checked.grounded and checked.checked[0].score == 0.0
+    # a sentence that states something still carries its claim
+    text += "\n\nAnalysts accused Bed Bath & Beyond of turning off the AC in its stores."
+    claim = "Bed Bath & Beyond is accused of turning off the AC in its stores."
+    assert best_quote(claim, text, "5 things", "2022-07-01", question).verdict.supported
+
+
+def test_a_dateline_is_not_where_the_story_happened() -> None:
+    text = "Washington CNN —\n\nPaul Pelosi was attacked at the couple's San Francisco home."
+    question = "In which city did the attack on Paul Pelosi occur?"
+    wrong = "The attack on Paul Pelosi occurred in Washington."
+    assert not best_quote(wrong, text, "Pelosi attack", "2022-10-28", question).verdict.supported
+    right = "The attack on Paul Pelosi occurred in San Francisco."
+    assert best_quote(right, text, "Pelosi attack", "2022-10-28", question).verdict.supported
+
+
+@pytest.mark.parametrize(
+    ("claim", "quote"),
+    [
+        (
+            "Liz Truss became prime minister of the United Kingdom.",
+            "Liz Truss became the British prime minister.",
+        ),
+        ("The UK saw its prime minister resign.", "Britain's prime minister resigned on Thursday."),
+        ("Heavy drinking rose in the United States.", "Heavy drinking rose in the U.S. last year."),
+        ("The plant is in Louisiana, USA.", "the plant is in louisiana in the united states ."),
+    ],
+)
+def test_a_countrys_names_are_one_name(claim: str, quote: str) -> None:
+    assert verdict(claim, quote, "News")[0], claim
+
+
+def test_a_countrys_name_is_not_read_into_other_words() -> None:
+    # "us" is a pronoun; "United" alone is no country
+    assert verdict("The US sent them aid.", "They told us aid was sent.", "News") == (
+        False,
+        "name US not in quote",
+    )
+    assert not verdict("United Kingdom officials met.", "United Airlines officials met.", "News")[0]
