@@ -15,6 +15,7 @@ from qa.checking.answer import check_answer, parse_answer, rules_check
 from qa.checking.rules import RULE_NAMES, RULES, Reading, Rule, judge
 from qa.checking.tokens import Evidence, tokenize
 from qa.domain import Passage
+from tests.utils.passages import make_passage
 
 TITLE = "North Korea preparing to send more troops and weapons to Russia, Seoul says"
 TEXT = (
@@ -46,10 +47,7 @@ BEER = "Heineken will stop producing and selling beer in Russia, the brewer said
 def passage(
     text: str = TEXT, title: str = TITLE, published: str | None = "2024-11-04", n: int = 1
 ) -> Passage:
-    return Passage(
-        n=n, doc_id=f"d{n}", chunk_id=f"d{n}:0", title=title, published=published,
-        start=0, end=len(text), score=0.5, text=text,
-    )  # fmt: skip
+    return make_passage(text, title, published, n)
 
 
 Case = tuple[str, list[Passage], str | None, str]  # answer, passages, question, reason

@@ -9,6 +9,7 @@ from qa.checking.rules import best_quote
 from qa.checking.tokens import tokenize
 from qa.checking.words import word_map, word_set
 from qa.domain import Passage
+from tests.utils.passages import make_passage
 
 TITLE = "North Korea preparing to send more troops and weapons to Russia, Seoul says"
 TEXT = (
@@ -170,10 +171,7 @@ def test_a_name_from_the_next_sentence_does_not_take_over_what_another_name_did(
 
 def test_an_article_years_older_does_not_answer_a_question_about_recent_news() -> None:
     def passage(n: int, text: str, title: str, published: str) -> Passage:
-        return Passage(
-            n=n, doc_id=f"d{n}", chunk_id=f"d{n}:0", title=title, published=published,
-            start=0, end=len(text), score=0.5, text=text,
-        )  # fmt: skip
+        return make_passage(text, title, published, n)
 
     old = passage(
         1, "McDonald's will add McGriddles to its breakfast menu this fall.", "Menu", "2016-07-06"
@@ -289,19 +287,7 @@ def test_a_question_and_its_options_state_nothing() -> None:
     for claim in ("A. IKEA", "IKEA is being accused of turning off the AC in its stores."):
         quote = best_quote(claim, text, "5 things to know", "2022-07-01", question)
         assert not quote.verdict.supported, claim
-    passages = [
-        Passage(
-            n=1,
-            doc_id="d",
-            chunk_id="d:0",
-            title="5 things to know",
-            published="2022-07-01",
-            start=0,
-            end=len(text),
-            score=0.5,
-            text=text,
-        )
-    ]
+    passages = [make_passage(text, "5 things to know", "2022-07-01")]
     checked = check_answer("A. IKEA [1]", passages, question)  # nor read as the passage's words
     assert not checked.grounded and checked.checked[0].score == 0.0
     # a sentence that states something still carries its claim
