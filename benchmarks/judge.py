@@ -92,7 +92,32 @@ def score(claims: list[dict[str, Any]], prompt: str, scope: str, threshold: floa
     }
 
 
-async def run(url: str, rows: list[dict], log: Path) -> dict[str, Any]:
+def refused_by_kind(
+    claims: list[dict[str, Any]], prompt: str, scope: str, threshold: float
+) -> dict[str, float]:
+    """Per kind, the share of answers shown as not grounded (as /check's `grounded`): none of
+    their sentences passes both the rules and the judge."""
+    refused: dict[str, list[bool]] = {}
+    for claim in claims:
+        judged = {id(r["_sentence"]): r for r in claim["readings"] if scope in r["scopes"]}
+        shown = [
+            c
+            for c in claim["_checked"]
+            if c.supported and (id(c) not in judged or kept(judged[id(c)][prompt], threshold))
+        ]
+        refused.setdefault(claim["kind"] or str(claim["supported"]), []).append(not shown)
+    return {kind: round(statistics.fmean(flags), 3) for kind, flags in sorted(refused.items())}
+
+
+async def run(
+    url: str,
+    rows: list[dict],
+    log: Path,
+    prompts_read: tuple[str, ...] = JUDGE_PROMPTS,
+    scope: str = "all",
+) -> dict[str, Any]:
+    """`prompts_read`: the prompts to read every sentence with; `scope`: "all" reads every
+    sentence the rules pass, "risky" only those the shipped judge reads (fewer LLM calls)."""
     from qa.llm.openai_chat import OpenAIChat
 
     llm = OpenAIChat(url, "x", Settings().llm_model, 600)
@@ -120,11 +145,12 @@ async def run(url: str, rows: list[dict], log: Path) -> dict[str, Any]:
                 scopes = ["all"]
                 if risky.wants(sentence, passages, request.question):
                     scopes.append("risky")
-                claim["readings"].append({"scopes": scopes, "_sentence": sentence})
+                if scope in scopes:
+                    claim["readings"].append({"scopes": scopes, "_sentence": sentence})
         claims.append(claim)
-    seconds: dict[str, list[float]] = {p: [] for p in JUDGE_PROMPTS}
-    tokens: dict[str, list[int]] = {p: [] for p in JUDGE_PROMPTS}
-    for prompt in JUDGE_PROMPTS:  # all of one prompt, then the other: each keeps its cache
+    seconds: dict[str, list[float]] = {p: [] for p in prompts_read}
+    tokens: dict[str, list[int]] = {p: [] for p in prompts_read}
+    for prompt in prompts_read:  # all of one prompt, then the other: each keeps its cache
         for claim in claims:
             for r in claim["readings"]:
                 offset = log.stat().st_size
@@ -143,7 +169,8 @@ async def run(url: str, rows: list[dict], log: Path) -> dict[str, Any]:
         print(prompt, "done", load(), flush=True)
     await llm.aclose()
     readings = [r for c in claims for r in c["readings"]]
-    both = [r for r in readings if not r["quote"]["bare"]]
+    paired = len(prompts_read) == 2  # both prompts read: how far they agree
+    both = [r for r in readings if paired and not r["quote"]["bare"]]
     report: dict[str, Any] = {
         "claims": len(claims),
         "supported": sum(c["supported"] for c in claims),
@@ -155,7 +182,7 @@ async def run(url: str, rows: list[dict], log: Path) -> dict[str, Any]:
             ),
             3,
         )
-        if readings
+        if readings and paired
         else None,
         "p_yes_correlation": round(
             statistics.correlation(
@@ -171,17 +198,25 @@ async def run(url: str, rows: list[dict], log: Path) -> dict[str, Any]:
         },
         "prompt_tokens_read_p50": {p: statistics.median(v) for p, v in tokens.items() if v},
         "scores": {
-            f"{prompt} {scope} @{t}": score(claims, prompt, scope, t)
-            for prompt in JUDGE_PROMPTS
-            for scope in ("risky", "all")
+            f"{prompt} {scopes} @{t}": score(claims, prompt, scopes, t)
+            for prompt in prompts_read
+            for scopes in ("risky", "all")
+            if scope == "all" or scopes == "risky"
             for t in THRESHOLDS
+        },
+        "not_grounded_by_kind": {
+            f"{prompt} {scopes} @{t}": refused_by_kind(claims, prompt, scopes, t)
+            for prompt in prompts_read
+            for scopes in ("risky", "all")
+            if scope == "all" or scopes == "risky"
+            for t in (0.0, *THRESHOLDS)
         },
         "p_yes": [
             {
                 "supported": c["supported"],
                 "kind": c["kind"],
                 "claim": r["_sentence"].claim,
-                **{p: r[p] for p in JUDGE_PROMPTS},
+                **{p: r[p] for p in prompts_read},
             }
             for c in claims
             for r in c["readings"]
@@ -198,7 +233,16 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=None, help="for passages given by id")
     parser.add_argument("--limit", type=int, default=None, help="first N claims only")
     parser.add_argument("--json", type=Path, default=ROOT / "var" / "judge.json")
+    parser.add_argument(
+        "--prompts", default=",".join(JUDGE_PROMPTS), help="comma-separated: quote,continuation"
+    )
+    parser.add_argument(
+        "--scope", choices=("all", "risky"), default="all", help="risky: the shipped judge's"
+    )
     args = parser.parse_args()
+    prompts_read = tuple(p for p in args.prompts.split(",") if p)
+    if not prompts_read or set(prompts_read) - set(JUDGE_PROMPTS):
+        parser.error(f"--prompts: choose from {', '.join(JUDGE_PROMPTS)}")
     rows = load_claims(args.claims, args.corpus)[: args.limit]
     settings = Settings()
     log = ROOT / "var" / "judge-llm.log"
@@ -210,14 +254,17 @@ def main() -> None:
         "load_before": load(),
     }
     with local_llm(ROOT / settings.local_model, log) as client:
-        report |= asyncio.run(run(str(client.client.base_url), rows, log))
+        report |= asyncio.run(run(str(client.client.base_url), rows, log, prompts_read, args.scope))
     report["load_after"] = load()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
-    summary = {k: v for k, v in report.items() if k not in ("p_yes", "scores")}
+    summary = {
+        k: v for k, v in report.items() if k not in ("p_yes", "scores", "not_grounded_by_kind")
+    }
     summary["scores"] = {
         k: v for k, v in report["scores"].items() if k.endswith(("@0.5", "@0.6", "@0.7", "@0.8"))
     }
+    summary["not_grounded_by_kind"] = report["not_grounded_by_kind"]
     print(json.dumps(summary, indent=2), flush=True)
 
 

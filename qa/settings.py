@@ -27,7 +27,10 @@ JUDGE_PROMPTS: tuple[JudgePrompt, ...] = get_args(JudgePrompt)
 EvidenceRanking = Literal["cross-encoder", "embedder", "off"]
 EVIDENCE_RANKINGS: tuple[EvidenceRanking, ...] = get_args(EvidenceRanking)
 AnswerMode = Literal["generative", "extractive"]
-DEFAULT_JUDGE_THRESHOLD = 0.7  # P(yes) a risky sentence needs from the judge (measured, docs/)
+# P(yes) a risky sentence needs from the judge: below it the judge is fairly sure the quote
+# does not say it. On the bundled model's real answers 0.7 refused 10 more right answers than
+# no judge to stop 3 wrong ones; 0.3 costs 1 (docs/measurements.md, "The judge's threshold")
+DEFAULT_JUDGE_THRESHOLD = 0.3
 # the support score a sentence needs to be kept (qa/checking/support.py): the threshold
 # `python -m benchmarks.fit_support` chooses on the dev sets, as its model file records
 DEFAULT_SUPPORT_THRESHOLD = 0.4
@@ -141,7 +144,7 @@ class Settings(BaseSettings):
     # sentence when P(yes) >= the threshold
     judge: JudgeScope = "risky"
     judge_threshold: float = Field(DEFAULT_JUDGE_THRESHOLD, ge=0, le=1)
-    judge_prompt: JudgePrompt = "quote"  # fewer false alarms at 0.7 (docs/measurements.md)
+    judge_prompt: JudgePrompt = "quote"  # fewer false alarms (docs/measurements.md)
     # another OpenAI-compatible server for the judge (default: the answering LLM's)
     judge_base_url: str | None = None
     judge_api_key: str | None = Field(None, repr=False)  # default: QA_LLM_API_KEY

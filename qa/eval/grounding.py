@@ -65,8 +65,8 @@ async def evaluate_claims(rows: list[dict[str, Any]], judge: Judge | None = None
         caught[kind].append(not result.grounded)
         if row.get("gold_answer"):
             kept = " ".join(s.text for s in result.sentences if s.supported)
-            correct[kind].append(_still_right(row, kept))
-            raw[kind].append(_still_right(row, row["answer"]))
+            correct[kind].append(still_right(row, kept))
+            raw[kind].append(still_right(row, row["answer"]))
         for s in result.sentences:
             if s.reason:
                 reasons[kind][s.reason.split(" ")[0]] += 1
@@ -96,7 +96,7 @@ async def evaluate_claims(rows: list[dict[str, Any]], judge: Judge | None = None
     }
 
 
-def _still_right(row: dict[str, Any], text: str) -> bool:
+def still_right(row: dict[str, Any], text: str) -> bool:
     """Does `text` (the answer, or what the check kept of it) give the row's gold answer? With
     the quiz's `choices`, the row's label says whether the answer is right (read by the choice
     it names, or by hand where the scorer cannot read it): what is kept must still name that
