@@ -19,9 +19,10 @@ against, and writes one /check request per answer with its label:
 - `unanswerable` (unsupported): asked with its gold articles left out of retrieval, and not
   answered right from another article.
 
-The rows keep the model's sentences without their `[n]` markers, so the replayed answers carry
-none: the check then looks for the passage that carries each sentence in all of them, as it does
-when a marker names a passage that does not carry it. Passages are article offsets, and the file
+Rows record the model's text with its `[n]` markers (`written`); older rows keep only its
+sentences without them, so those replayed answers carry none: the check then looks for the
+passage that carries each sentence in all of them, as it does when a marker names a passage
+that does not carry it. Passages are article offsets, and the file
 is not committed (like the other news-dev sets: the model's answers copy article sentences, and
 the articles may not be copied into the project); `--corpus` reads the passages back."""
 
@@ -108,7 +109,8 @@ async def replay(args: argparse.Namespace) -> list[dict[str, Any]]:
             if unanswerable:
                 searched = WithoutArticles(retriever)
                 searched.excluded = set(q.gold_doc_ids)
-            service = build_qa(settings, copy.copy(searched), ScriptedLLM([row["raw"]]))
+            text = row.get("written") or row["raw"]  # with its markers, where the row has them
+            service = build_qa(settings, copy.copy(searched), ScriptedLLM([text]))
             answer = await service.ask(q.question, args.k or settings.top_k, Filters(as_of=q.date))
             ids = list(dict.fromkeys(p.doc_id for p in answer.passages))
             if ids != row["passage_doc_ids"]:  # not the articles it was answered from: left out
@@ -131,7 +133,7 @@ async def replay(args: argparse.Namespace) -> list[dict[str, Any]]:
                     "supported": supported,
                     "label": read,
                     "question": q.question,
-                    "answer": row["raw"],
+                    "answer": text,
                     "gold_answer": q.answer,
                     "choices": q.choices,
                     "passages": [passage_ref(p) for p in answer.passages],

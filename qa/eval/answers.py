@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from qa.domain import Answer, Filters, Passage
 from qa.eval.stats import percentile
 from qa.markers import MARKER
-from qa.pipeline import AnswerFailed, QAService
+from qa.pipeline import AnswerFailed, Delta, Done, Failed, QAService
 from qa.retrieval.retriever import Retriever
 from qa.settings import RetrievalMode
 
@@ -234,6 +234,22 @@ def _share(count: int, total: int) -> float | None:
     return round(count / total, 3) if total else None
 
 
+async def ask_recording(
+    service: QAService, question: str, top_k: int, as_of: dt.date | None
+) -> tuple[Answer, str]:
+    """The answer, and the text the model wrote with its `[n]` markers (what a row's `raw`,
+    its sentences, leaves out): benchmarks/answer_replay.py replays it through the check."""
+    written = ""
+    async for event in service.events(question, top_k, Filters(as_of=as_of)):
+        if isinstance(event, Delta):
+            written += event.text
+        elif isinstance(event, Done):
+            return event.answer, written
+        elif isinstance(event, Failed):
+            raise event.error
+    raise RuntimeError("the answer stream ended without an answer")
+
+
 async def evaluate_answers(
     service: QAService,
     questions: list[EvalQuestion],
@@ -247,11 +263,12 @@ async def evaluate_answers(
     for q in questions:
         clock = time.perf_counter()
         try:
-            answer = await service.ask(q.question, top_k, Filters(as_of=q.date))
+            answer, written = await ask_recording(service, q.question, top_k, q.date)
         except AnswerFailed:
             failures += 1
             continue
-        rows.append(_row(q, answer) | {"seconds": round(time.perf_counter() - clock, 1)})
+        seconds = round(time.perf_counter() - clock, 1)
+        rows.append(_row(q, answer) | {"written": written, "seconds": seconds})
         if on_row is not None:
             on_row(rows[-1])
     return summarize_answers(rows, failures)
@@ -354,12 +371,12 @@ async def evaluate_unanswerable(
         excluding.excluded = set(q.gold_doc_ids)
         clock = time.perf_counter()
         try:
-            answer = await without.ask(q.question, top_k, Filters(as_of=q.date))
+            answer, written = await ask_recording(without, q.question, top_k, q.date)
         except AnswerFailed:
             failures += 1
             continue
         seconds = round(time.perf_counter() - clock, 1)
-        row = _row(q, answer) | {"seconds": seconds}
+        row = _row(q, answer) | {"written": written, "seconds": seconds}
         row["gold_retrieved"] = bool(set(row["passage_doc_ids"]) & excluding.excluded)
         rows.append(row)
         if on_row is not None:

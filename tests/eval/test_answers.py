@@ -258,6 +258,11 @@ def test_the_trust_figures_count_right_answers_refused_and_wrong_ones_grounded(
     # q3's raw answer names both leaders (a tie): wrong by choice; shown, it names Draghi
     assert rows["q3"]["named_shown"] == LEADERS[1] and rows["q3"]["choice_shown"] == 0.0
     assert rows["q1"]["sentences"][0]["reason"], "the refusal's reason is in the row"
+    # what the model wrote, markers and all, for benchmarks/answer_replay.py; `raw` has none
+    assert re.fullmatch(
+        r"Boris Johnson resigned after 57 ministers quit \[\d\]\.", rows["q1"]["written"]
+    )
+    assert rows["q1"]["raw"] == "Boris Johnson resigned after 57 ministers quit."
     assert rows["q0"]["substring_raw"] == 0.0, "substring scoring misses every one of them"
     assert (result["model_right"], result["model_wrong"]) == (3, 2)
     assert (result["correct_refused"], result["correct_refused_share"]) == (2, 0.667)
