@@ -250,6 +250,17 @@ async def ask_recording(
     raise RuntimeError("the answer stream ended without an answer")
 
 
+async def _asked(service: QAService, q: EvalQuestion, top_k: int) -> dict[str, Any] | None:
+    """One question's row, with what the model wrote and the seconds it took (None: the LLM
+    failed)."""
+    clock = time.perf_counter()
+    try:
+        answer, written = await ask_recording(service, q.question, top_k, q.date)
+    except AnswerFailed:
+        return None
+    return _row(q, answer) | {"written": written, "seconds": round(time.perf_counter() - clock, 1)}
+
+
 async def evaluate_answers(
     service: QAService,
     questions: list[EvalQuestion],
@@ -261,14 +272,11 @@ async def evaluate_answers(
     rows: list[dict[str, Any]] = []
     failures = 0
     for q in questions:
-        clock = time.perf_counter()
-        try:
-            answer, written = await ask_recording(service, q.question, top_k, q.date)
-        except AnswerFailed:
+        row = await _asked(service, q, top_k)
+        if row is None:
             failures += 1
             continue
-        seconds = round(time.perf_counter() - clock, 1)
-        rows.append(_row(q, answer) | {"written": written, "seconds": seconds})
+        rows.append(row)
         if on_row is not None:
             on_row(rows[-1])
     return summarize_answers(rows, failures)
@@ -369,14 +377,10 @@ async def evaluate_unanswerable(
     failures = 0
     for q in questions:
         excluding.excluded = set(q.gold_doc_ids)
-        clock = time.perf_counter()
-        try:
-            answer, written = await ask_recording(without, q.question, top_k, q.date)
-        except AnswerFailed:
+        row = await _asked(without, q, top_k)
+        if row is None:
             failures += 1
             continue
-        seconds = round(time.perf_counter() - clock, 1)
-        row = _row(q, answer) | {"written": written, "seconds": seconds}
         row["gold_retrieved"] = bool(set(row["passage_doc_ids"]) & excluding.excluded)
         rows.append(row)
         if on_row is not None:

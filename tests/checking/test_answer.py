@@ -1,22 +1,6 @@
-from index.chunk import chunk_text
-from index.load import Document, load_path
 from qa.checking.answer import NOT_ANSWERED, SentenceStream, check_answer, parse_answer
 from qa.domain import Passage
-from tests.utils.support import SAMPLE_ARTICLE
-
-
-def passages() -> tuple[Document, list[Passage]]:
-    [doc] = list(load_path(SAMPLE_ARTICLE))
-    assert isinstance(doc, Document)
-    chunks = chunk_text(doc.id, doc.text, 96, 16)
-    found = [
-        Passage(
-            n=i + 1, doc_id=doc.id, chunk_id=c.id, title=doc.title, source=doc.source,
-            published=doc.published, text=c.text, start=c.start, end=c.end, score=0.5,
-        )
-        for i, c in enumerate(chunks)
-    ]  # fmt: skip
-    return doc, found
+from tests.utils.passages import make_passage, sample_passages
 
 
 def weapons_n(found: list[Passage]) -> int:
@@ -24,7 +8,7 @@ def weapons_n(found: list[Passage]) -> int:
 
 
 def test_marker_becomes_citation_with_exact_quote_and_offsets() -> None:
-    doc, found = passages()
+    doc, found = sample_passages()
     n = weapons_n(found)
     text = f"North Korea supplied 240mm multiple rocket launchers and 170mm self-propelled howitzers [{n}]."
     result = check_answer(text, found)
@@ -38,7 +22,7 @@ def test_marker_becomes_citation_with_exact_quote_and_offsets() -> None:
 
 
 def test_out_of_range_markers_are_dropped() -> None:
-    _, found = passages()
+    _, found = sample_passages()
     n = weapons_n(found)
     text = f"North Korea supplied 240mm multiple rocket launchers [{n}][99] [0]."
     result = check_answer(text, found)
@@ -47,7 +31,7 @@ def test_out_of_range_markers_are_dropped() -> None:
 
 
 def test_marker_after_full_stop_and_grouped_markers() -> None:
-    _, found = passages()
+    _, found = sample_passages()
     n = weapons_n(found)
     troops_n = next(p.n for p in found if "12,000" in p.text)
     text = f"The North sent 170mm self-propelled howitzers. [{n}] Some 12,000 troops were sent to Russia [{troops_n}, {n}]."
@@ -58,7 +42,7 @@ def test_marker_after_full_stop_and_grouped_markers() -> None:
 
 
 def test_unrelated_answer_is_not_grounded() -> None:
-    _, found = passages()
+    _, found = sample_passages()
     result = check_answer("Germany won the 1998 World Cup [4].", found)
     assert not result.grounded
     assert result.answer == NOT_ANSWERED
@@ -67,14 +51,14 @@ def test_unrelated_answer_is_not_grounded() -> None:
 
 
 def test_wrong_number_is_not_supported() -> None:
-    _, found = passages()
+    _, found = sample_passages()
     n = weapons_n(found)
     result = check_answer(f"North Korea supplied 250mm multiple rocket launchers [{n}].", found)
     assert not result.grounded
 
 
 def test_unsupported_sentence_is_removed_but_reported() -> None:
-    _, found = passages()
+    _, found = sample_passages()
     n = weapons_n(found)
     text = (
         f"North Korea supplied 240mm multiple rocket launchers [{n}]. "
@@ -87,7 +71,7 @@ def test_unsupported_sentence_is_removed_but_reported() -> None:
 
 
 def test_missing_marker_gets_a_verified_citation() -> None:
-    _, found = passages()
+    _, found = sample_passages()
     result = check_answer("Some 12,000 North Korean troops have been sent to Russia.", found)
     assert result.grounded
     [citation] = result.citations
@@ -96,7 +80,7 @@ def test_missing_marker_gets_a_verified_citation() -> None:
 
 def test_model_refusal_is_not_grounded() -> None:
     # no rule of its own (removed: on the measurement sets the quote rules caught every one)
-    _, found = passages()
+    _, found = sample_passages()
     result = check_answer("The passages do not mention the World Cup [1].", found)
     assert not result.grounded
 
@@ -141,7 +125,7 @@ def test_sentence_stream_gives_each_sentence_once_complete() -> None:
 
 
 def test_wrong_marker_is_repaired_to_the_supporting_passage() -> None:
-    _, found = passages()
+    _, found = sample_passages()
     n = weapons_n(found)
     wrong = next(p.n for p in found if "240mm" not in p.text)
     result = check_answer(f"North Korea supplied 170mm self-propelled howitzers [{wrong}].", found)
@@ -150,7 +134,7 @@ def test_wrong_marker_is_repaired_to_the_supporting_passage() -> None:
 
 
 def test_marker_list_lines_keep_their_own_markers() -> None:
-    _, found = passages()
+    _, found = sample_passages()
     n = weapons_n(found)
     troops = next(p.n for p in found if "12,000" in p.text)
     result = check_answer(
@@ -160,7 +144,7 @@ def test_marker_list_lines_keep_their_own_markers() -> None:
 
 
 def test_parenthesised_passage_marker_is_a_citation() -> None:
-    _, found = passages()
+    _, found = sample_passages()
     n = weapons_n(found)
     result = check_answer(
         f"The North supplied 170mm self-propelled howitzers (passage {n}).", found
@@ -169,24 +153,15 @@ def test_parenthesised_passage_marker_is_a_citation() -> None:
 
 
 def test_unsupported_sentence_keeps_the_markers_the_model_wrote() -> None:
-    _, found = passages()
+    _, found = sample_passages()
     result = check_answer("France sent 300 fighter jets to Pyongyang [2].", found)
     assert result.sentences[0].citations == [2] and not result.sentences[0].supported
 
 
 def test_a_sentence_may_name_its_passages_outlet_but_not_another() -> None:
     text = "Some 12,000 North Korean troops have been deployed to Russia, US officials said."
-    nbc = Passage(
-        n=1,
-        doc_id="nbc",
-        chunk_id="nbc-0",
-        title="North Korean troops head to the front",
-        source="NBC",
-        published="2024-11-04",
-        start=0,
-        end=len(text),
-        score=0.5,
-        text=text,
+    nbc = make_passage(
+        text, "North Korean troops head to the front", "2024-11-04", doc_id="nbc", source="NBC"
     )
     said = "NBC reported about 12,000 troops on 4 November [1]."
     assert check_answer(said, [nbc]).grounded

@@ -6,37 +6,21 @@ from __future__ import annotations
 
 import pytest
 
-from index.chunk import chunk_text
-from index.load import Document, load_path
 from qa.checking.answer import CheckedSentence, check_answer
 from qa.checking.support import denies, model, support_score
 from qa.checking.tokens import tokenize
-from qa.domain import Passage
 from qa.settings import DEFAULT_SUPPORT_THRESHOLD
-from tests.utils.support import SAMPLE_ARTICLE
+from tests.utils.passages import sample_passages
 
 THRESHOLD = DEFAULT_SUPPORT_THRESHOLD
 WEAPONS = "240mm"  # the passage of the JCS's weapons sentence
 TROOPS = "12,000"  # the passage of NBC's troops sentence
 
 
-def sample_passages() -> tuple[str, list[Passage]]:
-    [doc] = list(load_path(SAMPLE_ARTICLE))
-    assert isinstance(doc, Document)
-    chunks = chunk_text(doc.id, doc.text, 96, 16)
-    found = [
-        Passage(
-            n=i + 1, doc_id=doc.id, chunk_id=c.id, title=doc.title, source=doc.source,
-            published=doc.published, text=c.text, start=c.start, end=c.end, score=0.5,
-        )
-        for i, c in enumerate(chunks)
-    ]  # fmt: skip
-    return doc.text, found
-
-
 def checked(claim: str, holding: str, threshold: float = THRESHOLD) -> tuple[str, dict]:
     """`claim` cited to the passage holding `holding`, checked: its text and sentence."""
-    text, found = sample_passages()
+    doc, found = sample_passages()
+    text = doc.text
     n = next(p.n for p in found if holding in p.text)
     [sentence] = check_answer(f"{claim} [{n}].", found, threshold=threshold).sentences
     return text, sentence.model_dump()

@@ -11,6 +11,7 @@ from index.embed import Embedder
 from index.rerank import CrossEncoder, default_model_dir
 from qa.domain import Passage
 from qa.retrieval.evidence import EmbedderScorer, EvidenceRanker, SentenceScorer
+from tests.utils.passages import make_passage
 
 # two articles; each passage starts inside its article, so passage offsets != article offsets
 HEATWAVE = (
@@ -30,29 +31,11 @@ LEAD = "Madrid (Wire) - "  # text of the article before the passage starts
 
 def passages() -> tuple[list[Passage], dict[str, str]]:
     articles = {"heat": LEAD + HEATWAVE, "vote": ELECTION}
-    heat = Passage(
-        n=1,
-        doc_id="heat",
-        chunk_id="heat:0:x",
-        title="Spain heatwave",
-        source="Wire",
-        published="2024-07-23",
-        start=len(LEAD),
-        end=len(LEAD) + len(HEATWAVE),
-        score=0.5,
-        text=HEATWAVE,
+    heat = make_passage(
+        HEATWAVE, "Spain heatwave", "2024-07-23", doc_id="heat", source="Wire", start=len(LEAD)
     )
-    vote = Passage(
-        n=2,
-        doc_id="vote",
-        chunk_id="vote:0:y",
-        title="Norway votes",
-        source="Wire",
-        published="2024-09-09",
-        start=0,
-        end=len(ELECTION),
-        score=0.4,
-        text=ELECTION,
+    vote = make_passage(
+        ELECTION, "Norway votes", "2024-09-09", 2, doc_id="vote", source="Wire", score=0.4
     )
     return [vote, heat], articles
 
