@@ -107,6 +107,7 @@ bench: install-bench model
 	$(PY) -m benchmarks.floor
 	$(PY) -m benchmarks.judge
 	$(PY) -m benchmarks.llamaindex  # beside LlamaIndex's CitationQueryEngine (docs/measurements.md)
+	$(PY) -m benchmarks.summary  # the goals of this run on one page, from what each wrote to var/
 
 lock:
 	# needs uv (pip install uv); the dev and bench locks keep the runtime lock's versions

@@ -238,6 +238,7 @@ async def run(
     return {
         "questions": len(rows),
         "judged_questions": sum(bool(r["shipped"]["judge_calls"]) for r in rows),
+        "judge_prompt": settings.judge_prompt,  # the shipped one: its ratio is the goal's
         "floor_goal": FLOOR_GOALS,
         "judge_goal_p50": JUDGE_GOAL_P50,
         "wall": summary(rows, settings.judge_prompt, other, "s"),
